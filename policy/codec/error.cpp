@@ -19,6 +19,7 @@ std::string_view to_string(DecodeErrc code) noexcept {
     case DecodeErrc::kUnexpectedString: return "unexpected-string";
     case DecodeErrc::kWrongFieldCount: return "wrong-field-count";
     case DecodeErrc::kOffsetOutOfRange: return "offset-out-of-range";
+    case DecodeErrc::kNonCanonicalOffset: return "non-canonical-offset";
     case DecodeErrc::kDirtyPadding: return "dirty-padding";
     case DecodeErrc::kInvalidBool: return "invalid-bool";
     case DecodeErrc::kTooDeep: return "too-deep";

@@ -30,6 +30,7 @@ enum class DecodeErrc {
   kUnexpectedString,      // a string where a list was expected
   kWrongFieldCount,       // a list with the wrong number of fields
   kOffsetOutOfRange,      // an ABI offset pointing outside the data or backwards into the head
+  kNonCanonicalOffset,    // an ABI offset in range but not where the standard encoder puts the tail
   kDirtyPadding,          // non-zero bytes in padding (ABI words, bool, address, uintN<256)
   kInvalidBool,           // an ABI bool word that is neither 0 nor 1
   kTooDeep,               // nesting beyond the decoder's bound
