@@ -476,8 +476,10 @@ class Eip712Encoder {
   Decoded<Hash32> encode_value(const FieldType& type, std::size_t dims, const Json& value, std::string& path,
                                std::size_t depth) {
     if (dims > 0) return encode_array(type, dims, value, path, depth);
+    if (type.kind == Kind::kStruct) return hash_struct(types_.structs_[type.struct_index], value, path, depth + 1);
+    if (auto ok = enter(path, depth); !ok) return std::unexpected(std::move(ok.error()));
     switch (type.kind) {
-      case Kind::kStruct: return hash_struct(types_.structs_[type.struct_index], value, path, depth + 1);
+      case Kind::kStruct: break;
       case Kind::kUint:
       case Kind::kInt: return encode_integer(type, value, path);
       case Kind::kAddress: return encode_address(value, path);

@@ -92,6 +92,22 @@ json safe_types(bool with_chain_id) {
           {"SafeMessage", {{{"name", "message"}, {"type", "bytes"}}}}};
 }
 
+// The SafeTx the Bybit cold wallet (Safe 1.1.1) signed on 2025-02-21: a DELEGATECALL into the
+// attacker's contract, fields as published by the Safe Transaction Service.
+json bybit_safe_tx() {
+  return {{"to", "0x96221423681A6d52E184D440a8eFCEbB105C7242"},
+          {"value", "0"},
+          {"data", "0xa9059cbb000000000000000000000000bdd077f651ebe7f7b3ce16fe5f2b025be2969516"
+                   "0000000000000000000000000000000000000000000000000000000000000000"},
+          {"operation", 1},
+          {"safeTxGas", "45746"},
+          {"baseGas", "0"},
+          {"gasPrice", "0"},
+          {"gasToken", "0x0000000000000000000000000000000000000000"},
+          {"refundReceiver", "0x0000000000000000000000000000000000000000"},
+          {"nonce", "71"}};
+}
+
 }  // namespace
 
 TEST_SUITE("eip712_vectors") {
@@ -168,5 +184,24 @@ TEST_SUITE("eip712_vectors") {
           example["domainSeparator_v111"].get<std::string>());
     CHECK(hex(hash_struct(*modern, "EIP712Domain", {{"chainId", 1}, {"verifyingContract", safe}}).value()) ==
           example["domainSeparator_if_v130_chain1"].get<std::string>());
+  }
+
+  TEST_CASE("the Bybit SafeTx hashes to the safeTxHash of safe-facts.json only with the 1.1.1 domain") {
+    const json example = load_fixture("safe/safe-facts.json")["eip712"]["worked_example_bybit"];
+    const json legacy_request = {{"types", safe_types(false)},
+                                 {"primaryType", "SafeTx"},
+                                 {"domain", {{"verifyingContract", example["safe"]}}},
+                                 {"message", bybit_safe_tx()}};
+    auto legacy = parse_typed_data(legacy_request);
+    REQUIRE_MESSAGE(legacy.has_value(), legacy.error().message());
+    CHECK(hex(legacy->digest) == example["safeTxHash"].get<std::string>());
+    json modern_request = legacy_request;
+    modern_request["types"] = safe_types(true);
+    modern_request["domain"]["chainId"] = 1;
+    auto modern = parse_typed_data(modern_request);
+    REQUIRE(modern.has_value());
+    CHECK(modern->message_hash == legacy->message_hash);
+    CHECK(hex(modern->domain_separator) == example["domainSeparator_if_v130_chain1"].get<std::string>());
+    CHECK(modern->digest != legacy->digest);
   }
 }
