@@ -204,4 +204,24 @@ TEST_SUITE("eip712_vectors") {
     CHECK(hex(modern->domain_separator) == example["domainSeparator_if_v130_chain1"].get<std::string>());
     CHECK(modern->digest != legacy->digest);
   }
+
+  TEST_CASE("the valid seeds of the fuzz corpus hash as ethers 6.17 and viem 2.57 do") {
+    // Digests computed with TypedDataEncoder.hash (ethers) and hashTypedData (viem) from tests/js's
+    // pinned toolchain; ethers rejects the recursive type and cannot express primaryType EIP712Domain,
+    // so those two come from viem alone.
+    const std::pair<const char*, const char*> kSeeds[] = {
+        {"arrays.json", "0x0d3b766e1189b0cec3f54b4ea17cf12eb3e913295d28892f71f13c110476a84c"},
+        {"domain_only.json", "0x133c986c8aec2fbbca477e4f03fa62b9d7d74b73366542a351641e4190e8c60d"},
+        {"mail.json", "0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"},
+        {"permit2_single.json", "0x4187039f3504daf157ed1635c74914209db8d42bc4c0e6984c0c9686647a4c78"},
+        {"recursive.json", "0x23c8dcbd6857ceb8f907df2d1b76e6bac5bfe520f963f1ca8b916c9ceca2e456"},
+        {"safe_tx.json", "0x00816067f634281378513f1457cf38371f6085a15e35cbca0062011abb05e18e"},
+    };
+    for (const auto& [file, digest] : kSeeds) {
+      CAPTURE(file);
+      auto typed = parse_typed_data(load_fixture(std::string("fuzz/eip712/") + file));
+      REQUIRE_MESSAGE(typed.has_value(), typed.error().message());
+      CHECK(hex(typed->digest) == digest);
+    }
+  }
 }
