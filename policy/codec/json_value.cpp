@@ -1,5 +1,8 @@
 #include "policy/codec/json_value.hpp"
 
+#include <unordered_set>
+#include <vector>
+
 namespace txguard::codec {
 namespace {
 
@@ -7,7 +10,85 @@ std::unexpected<DecodeError> at(const std::string& path, DecodeErrc code, std::s
   return fail(code, 0, path, std::move(detail));
 }
 
+// The SAX pass: stops at the first problem and knows its path.
+class StrictJsonScan {
+ public:
+  using Json = nlohmann::json;
+  explicit StrictJsonScan(std::size_t max_depth) : max_depth_(max_depth) {}
+
+  bool null() { return value_done(); }
+  bool boolean(bool) { return value_done(); }
+  bool number_integer(Json::number_integer_t) { return value_done(); }
+  bool number_unsigned(Json::number_unsigned_t) { return value_done(); }
+  bool number_float(Json::number_float_t, const Json::string_t&) { return value_done(); }
+  bool string(Json::string_t&) { return value_done(); }
+  bool binary(Json::binary_t&) { return value_done(); }
+  bool start_object(std::size_t) { return open(false); }
+  bool start_array(std::size_t) { return open(true); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(Json::string_t& key) {
+    Frame& top = frames_.back();
+    top.key = key;
+    if (!top.keys.insert(key).second) {
+      error_ = DecodeError{DecodeErrc::kInvalidJson, 0, path(), "duplicate object key"};
+      return false;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const Json::exception& e) {
+    error_ = DecodeError{DecodeErrc::kInvalidJson, position, {}, e.what()};
+    return false;
+  }
+
+  const std::optional<DecodeError>& error() const { return error_; }
+
+ private:
+  struct Frame {
+    bool is_array = false;
+    std::size_t index = 0;
+    std::string key;
+    std::unordered_set<std::string> keys;
+  };
+
+  bool open(bool is_array) {
+    if (frames_.size() >= max_depth_) {
+      error_ = DecodeError{DecodeErrc::kTooDeep, 0, path(), "JSON nesting deeper than " + std::to_string(max_depth_)};
+      return false;
+    }
+    frames_.push_back(Frame{is_array, 0, {}, {}});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    return value_done();
+  }
+  bool value_done() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
+    return true;
+  }
+  std::string path() const {
+    std::string out = "$";
+    for (const Frame& f : frames_) out = f.is_array ? json_path(out, f.index) : json_path(out, f.key);
+    return out;
+  }
+
+  std::size_t max_depth_;
+  std::vector<Frame> frames_;
+  std::optional<DecodeError> error_;
+};
+
 }  // namespace
+
+Decoded<nlohmann::json> parse_json_strict(std::string_view text, std::size_t max_depth) {
+  StrictJsonScan scan(max_depth);
+  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &scan);
+  if (scan.error()) return std::unexpected(*scan.error());
+  if (!ok) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
+  nlohmann::json out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (out.is_discarded()) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
+  return out;
+}
 
 std::string json_path(const std::string& parent, std::string_view key) {
   std::string out = parent;

@@ -1,0 +1,30 @@
+// The txguard command line: one function per subcommand, each returning its process exit code.
+//
+// Exit codes follow sysexits(3) where they exist: 0 success, 64 usage error, 65 bad input data,
+// 66 an input file that cannot be opened, 70 internal error. Subcommands that decide (eval, vaa
+// verify) add their own: 10 deny / invalid, 11 hold.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace txguard::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitDataErr = 65;
+inline constexpr int kExitNoInput = 66;
+inline constexpr int kExitSoftware = 70;
+
+using Args = std::span<const std::string_view>;
+
+int run_decode(Args args);
+
+/// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
+/// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is
+/// removed. On failure prints one line to stderr and returns nullopt (exit kExitNoInput).
+std::optional<std::string> read_input(std::optional<std::string_view> arg, std::string_view command);
+
+}  // namespace txguard::cli

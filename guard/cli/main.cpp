@@ -1,0 +1,46 @@
+// txguard: the co-signer's command line.
+#include <cstdio>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "guard/cli/cli.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: txguard <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  decode [INPUT]   decode a raw transaction (hex), a Safe transaction (JSON) or\n"
+    "                   eth_signTypedData_v4 JSON to its intent, printed as JSON\n"
+    "  version          print the version\n"
+    "\n"
+    "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
+    "Run 'txguard <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
+    return args.empty() ? txguard::cli::kExitUsage : txguard::cli::kExitOk;
+  }
+  const std::string_view command = args[0];
+  const txguard::cli::Args rest(args.data() + 1, args.size() - 1);
+  try {
+    if (command == "decode") return txguard::cli::run_decode(rest);
+    if (command == "version" || command == "--version") {
+      std::puts("txguard " TXGUARD_VERSION);
+      return txguard::cli::kExitOk;
+    }
+  } catch (const std::exception& e) {
+    // Decoders do not throw on bad input; an exception here is a bug or resource exhaustion.
+    std::fprintf(stderr, "txguard %.*s: internal error: %s\n", static_cast<int>(command.size()), command.data(), e.what());
+    return txguard::cli::kExitSoftware;
+  }
+  std::fprintf(stderr, "txguard: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
+               kUsage.data());
+  return txguard::cli::kExitUsage;
+}
