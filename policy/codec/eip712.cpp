@@ -520,7 +520,8 @@ class Eip712Encoder {
   // intN / uintN as a 256-bit word, two's complement for negatives (Solidity abi.encode semantics).
   static Decoded<Hash32> encode_integer(const FieldType& type, const Json& value, const std::string& path) {
     const bool is_signed = type.kind == Kind::kInt;
-    const std::string type_name = (is_signed ? "int" : "uint") + std::to_string(type.width);
+    // Built only for an error message: this runs for every integer of every SafeTx.
+    const auto type_name = [&] { return (is_signed ? "int" : "uint") + std::to_string(type.width); };
     bool negative = false;
     U256 magnitude = 0;
     if (value.is_number_float()) {
@@ -548,18 +549,18 @@ class Eip712Encoder {
         }
       }
       auto parsed = parse_u256(digits);
-      if (!parsed) return at_path(parsed.error(), path, "not a decimal or 0x-hex integer for " + type_name);
+      if (!parsed) return at_path(parsed.error(), path, "not a decimal or 0x-hex integer for " + type_name());
       magnitude = *parsed;
       if (negative && magnitude == 0) return fail(DecodeErrc::kInvalidNumber, 0, path, "negative zero");
     } else {
-      return fail(DecodeErrc::kInvalidJson, 0, path, "expected a number or a numeric string for " + type_name);
+      return fail(DecodeErrc::kInvalidJson, 0, path, "expected a number or a numeric string for " + type_name());
     }
     // Range of the declared width, as ethers checks it: [0, 2^N-1] or [-2^(N-1), 2^(N-1)-1].
     const unsigned value_bits = is_signed ? type.width - 1u : type.width;
-    if (negative && !is_signed) return fail(DecodeErrc::kOverflow, 0, path, "negative value for " + type_name);
+    if (negative && !is_signed) return fail(DecodeErrc::kOverflow, 0, path, "negative value for " + type_name());
     const U256 excess = negative ? U256(magnitude - 1) : magnitude;
     if (value_bits < 256 && excess != 0 && boost::multiprecision::msb(excess) >= value_bits) {
-      return fail(DecodeErrc::kOverflow, 0, path, "out of range for " + type_name);
+      return fail(DecodeErrc::kOverflow, 0, path, "out of range for " + type_name());
     }
     Hash32 word = u256_to_be32(magnitude);
     if (negative) {
@@ -599,12 +600,12 @@ class Eip712Encoder {
 
   // bytesN: exactly N bytes, left-aligned in the word (ethers v6 and viem reject any other size).
   static Decoded<Hash32> encode_fixed_bytes(std::uint16_t width, const Json& value, const std::string& path) {
-    const std::string type_name = "bytes" + std::to_string(width);
-    auto bytes = hex_value(value, path, type_name);
+    auto bytes = hex_value(value, path, "bytesN");
     if (!bytes) return std::unexpected(std::move(bytes.error()));
     if (bytes->size() != width) {
       return fail(DecodeErrc::kWrongLength, 0, path,
-                  "expected " + std::to_string(width) + " bytes for " + type_name + ", got " + std::to_string(bytes->size()));
+                  "expected " + std::to_string(width) + " bytes for bytes" + std::to_string(width) + ", got " +
+                      std::to_string(bytes->size()));
     }
     Hash32 word{};
     std::copy(bytes->begin(), bytes->end(), word.begin());

@@ -19,8 +19,9 @@
 //   "0x" hex (a non-negative magnitude), or "-" decimal (intN only, not "-0"). Leading zeros in the
 //   text are accepted: they do not change the value. Out of range for the declared width is kOverflow.
 //   Addresses are "0x" + 40 hex digits, EIP-55 checked when mixed-case. bytesN is "0x" + exactly 2N
-//   hex digits: ethers v6 rejects other lengths too, while older eth-sig-util pads or truncates, so
-//   a short value is ambiguous. bytes is "0x" + an even number of hex digits. string is a JSON string
+//   hex digits: ethers v6 and viem reject other lengths too, while eth-sig-util (through
+//   ethereumjs-abi's setLengthRight) right-pads any value to 32 bytes without checking N, so a short
+//   value is ambiguous. bytes is "0x" + an even number of hex digits. string is a JSON string
 //   of valid UTF-8. bool is JSON true or false only. A struct value is a JSON object with exactly the
 //   declared fields: a missing field is kMissingField, an extra one kInvalidField. A fixed-size array
 //   of the wrong length is kWrongLength. A JSON value of the wrong kind is kInvalidJson.
