@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/deploy/setup.sh" --test
 build="$here/build/test"
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DTXGUARD_WERROR=ON -DTXGUARD_SANITIZE=ON -DTXGUARD_BUILD_BENCH=OFF >/dev/null
+  -DTXGUARD_WERROR=ON -DTXGUARD_SANITIZE=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"
 cd "$build"
 ctest --output-on-failure -j "$(nproc)" --timeout 600 "$@"

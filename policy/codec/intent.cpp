@@ -290,8 +290,13 @@ class IntentBuilder {
         return index;
       }
     }
-    if (fn.interface_tag == "safe" && fn.name == "execTransaction") return nested_safe_tx(index, spec, args);
     if (fn.interface_tag == "multisend") return multisend(index, spec, args);
+    // Under DELEGATECALL the target's code runs on the caller's storage: "transfer(address,uint256)"
+    // there is whatever that code does (Bybit's overwrote the Safe's master copy), not a token
+    // transfer. The DELEGATECALL grant is what describes it; reading the selector's usual meaning
+    // would be a guess.
+    if (spec.operation == Operation::kDelegateCall) return index;
+    if (fn.interface_tag == "safe" && fn.name == "execTransaction") return nested_safe_tx(index, spec, args);
 
     if (sig == "transfer(address,uint256)") {
       transfer(TransferKind::kErc20, target, spec.from, as_address(args[0]), *as_uint(args[1]));

@@ -57,9 +57,10 @@ std::string to_decimal(const U256& value) { return value.str(); }
 
 std::string to_hex_quantity(const U256& value) {
   if (value == 0) return "0x0";
-  std::string hex = to_hex_bare(u256_to_be_min(value));
-  const auto first = hex.find_first_not_of('0');
-  return "0x" + hex.substr(first);
+  const std::string hex = to_hex_bare(u256_to_be_min(value));
+  std::string out = "0x";
+  out.append(hex, hex.find_first_not_of('0'));
+  return out;
 }
 
 std::optional<std::uint64_t> to_u64(const U256& value) {
