@@ -20,7 +20,7 @@ packages=(build-essential cmake ninja-build pkg-config ccache
           libsecp256k1-dev libcrypto++-dev libboost-dev nlohmann-json3-dev
           libsqlite3-dev sqlite3 libssl-dev openssl libpq-dev doctest-dev)
 if [ $want_test -eq 1 ]; then
-  packages+=(clang libclang-rt-14-dev nodejs npm postgresql curl)
+  packages+=(clang-19 libclang-rt-19-dev nodejs npm postgresql curl)
 fi
 
 missing=()
