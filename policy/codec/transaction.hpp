@@ -59,8 +59,8 @@ struct AccessListEntry {
 /// kInvalidSignature for r or s outside [1, n-1] or no key recovering, kHighS for s > n/2).
 /// A tuple that is badly *encoded* (wrong field count, a 21-byte address, an integer too wide for
 /// its field: chain_id and r, s 32 bytes, nonce 8, y_parity 1) fails the whole transaction, as it
-/// does on chain. A policy must not treat a tuple without an authority as granting nothing to
-/// nobody by accident: it grants nothing, and is visible here so that it can be reported.
+/// does on chain. A tuple without an authority delegates nothing on chain; it stays in the list so
+/// that a policy can see and report it.
 struct Authorization {
   U256 chain_id;
   Address address;
@@ -158,7 +158,8 @@ struct TxnDecodeOptions {
 ///   kWrongFieldCount         a list (transaction, access-list entry, authorization) of the wrong size
 ///   kLeadingZero, kNonCanonicalSize, kNonCanonicalSingleByte, kTrailingBytes, kOverflow (rlp.hpp)
 ///   kOverflow                an integer too wide for its field (nonce, gas, chainId: 8 bytes; 32 otherwise)
-///   kWrongLength             `to` or an access-list address not 0/20 bytes, a storage key or blob hash not 32
+///   kWrongLength             `to` not 0 or 20 bytes, an access-list or authorization address not 20,
+///                            a storage key or blob versioned hash not 32
 ///   kMissingField            a type 3 or 4 transaction without `to`
 ///   kInvalidField            nonce 2^64-1 (EIP-2681), chain id 0 in a legacy EIP-155 form, a chain id
 ///                            other than options.expected_chain_id, an unsigned EIP-155 form not
