@@ -612,7 +612,10 @@ Decoded<Intent> intent_from_transaction(const Transaction& txn, const IntentCont
   if (txn.chain_id) out.chain_id = U256(*txn.chain_id);
   const std::optional<Address> sender = txn.from ? txn.from : context.signer;
   out.wallet = sender;
-  IntentBuilder builder(context, out);
+  // A SafeTx nested in the transaction is hashed for the chain the transaction is bound to.
+  IntentContext nested = context;
+  if (!nested.chain_id && txn.chain_id) nested.chain_id = U256(*txn.chain_id);
+  IntentBuilder builder(nested, out);
   CallSpec spec;
   spec.from = sender;
   spec.target = txn.to;
