@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "policy/codec/address.hpp"
+#include "policy/codec/json_value.hpp"
 #include "policy/codec/keccak.hpp"
 #include "policy/codec/u256.hpp"
 
@@ -704,79 +705,6 @@ Decoded<void> check_domain_type(const Eip712Types& types) {
   return {};
 }
 
-// Syntax, duplicate keys and depth, checked on the text before any DOM exists: nlohmann keeps the last
-// of two equal keys, another parser may keep the first, so a request with duplicates can mean two
-// things. The SAX interface lets us stop at the first problem with its path.
-class StrictJsonScan {
- public:
-  bool null() { return value_done(); }
-  bool boolean(bool) { return value_done(); }
-  bool number_integer(Json::number_integer_t) { return value_done(); }
-  bool number_unsigned(Json::number_unsigned_t) { return value_done(); }
-  bool number_float(Json::number_float_t, const Json::string_t&) { return value_done(); }
-  bool string(Json::string_t&) { return value_done(); }
-  bool binary(Json::binary_t&) { return value_done(); }
-  bool start_object(std::size_t) { return open(false); }
-  bool start_array(std::size_t) { return open(true); }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
-  bool key(Json::string_t& key) {
-    Frame& top = frames_.back();
-    top.key = key;
-    if (!top.keys.insert(key).second) {
-      error_ = DecodeError{DecodeErrc::kInvalidJson, 0, path(), "duplicate object key"};
-      return false;
-    }
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const Json::exception& e) {
-    error_ = DecodeError{DecodeErrc::kInvalidJson, position, {}, e.what()};
-    return false;
-  }
-
-  const std::optional<DecodeError>& error() const { return error_; }
-
- private:
-  struct Frame {
-    bool is_array = false;
-    std::size_t index = 0;
-    std::string key;
-    std::unordered_set<std::string> keys;
-  };
-
-  bool open(bool is_array) {
-    if (frames_.size() >= kEip712MaxJsonDepth) {
-      error_ = DecodeError{DecodeErrc::kTooDeep, 0, path(),
-                           "JSON nesting deeper than " + std::to_string(kEip712MaxJsonDepth)};
-      return false;
-    }
-    frames_.push_back(Frame{is_array, 0, {}, {}});
-    return true;
-  }
-  bool close() {
-    frames_.pop_back();
-    return value_done();
-  }
-  bool value_done() {
-    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
-    return true;
-  }
-  std::string path() const {
-    std::string out = "$";
-    for (const Frame& f : frames_) {
-      if (f.is_array) {
-        append_index(out, f.index);
-      } else {
-        append_key(out, f.key);
-      }
-    }
-    return out;
-  }
-
-  std::vector<Frame> frames_;
-  std::optional<DecodeError> error_;
-};
-
 }  // namespace
 
 Decoded<TypedData> parse_typed_data(const Json& request) {
@@ -833,13 +761,12 @@ Decoded<TypedData> parse_typed_data(const Json& request) {
 }
 
 Decoded<TypedData> parse_typed_data(std::string_view json_text) {
-  StrictJsonScan scan;
-  const bool ok = Json::sax_parse(json_text.begin(), json_text.end(), &scan);
-  if (scan.error()) return std::unexpected(*scan.error());
-  if (!ok) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
-  const Json request = Json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (request.is_discarded()) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
-  return parse_typed_data(request);
+  // Syntax, duplicate keys and depth are checked on the text before any DOM exists: nlohmann keeps the
+  // last of two equal keys, another parser may keep the first, so a request with duplicates can mean
+  // two things.
+  auto request = parse_json_strict(json_text, kEip712MaxJsonDepth);
+  if (!request) return std::unexpected(std::move(request.error()));
+  return parse_typed_data(*request);
 }
 
 }  // namespace txguard::codec
