@@ -20,7 +20,11 @@ packages=(build-essential cmake ninja-build pkg-config ccache
           libsecp256k1-dev libcrypto++-dev libboost-dev nlohmann-json3-dev
           libsqlite3-dev sqlite3 libssl-dev openssl libpq-dev doctest-dev)
 if [ $want_test -eq 1 ]; then
-  packages+=(clang-19 libclang-rt-19-dev nodejs npm postgresql curl)
+  packages+=(clang-19 libclang-rt-19-dev postgresql curl)
+  # Node.js 20 or newer runs the chain tests; machines often carry their own build of it, so the
+  # Debian packages are a fallback for when `node`/`npm` are missing, not a requirement.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()
