@@ -365,19 +365,35 @@ constexpr LibraryDeployment kDeployments[] = {
     {SafeVersion::k1_5_0, SafeLibrary::kCreateCall, "0x2Ef5ECfbea521449E4De05EDB1ce63B75eDA90B4"},
 };
 
+struct ParsedDeployment {
+  SafeVersion version;
+  SafeLibrary library;
+  Address address;
+};
+
+// Parsed once: every call of the intent builder asks, so the EIP-55 text must not be re-hashed.
+const std::vector<ParsedDeployment>& deployments() {
+  static const std::vector<ParsedDeployment> parsed = [] {
+    std::vector<ParsedDeployment> out;
+    for (const auto& d : kDeployments) out.push_back({d.version, d.library, parse_address(d.address).value()});
+    return out;
+  }();
+  return parsed;
+}
+
 }  // namespace
 
 std::vector<Address> canonical_library_addresses(SafeVersion version, SafeLibrary library) {
   std::vector<Address> out;
-  for (const auto& d : kDeployments) {
-    if (d.version == version && d.library == library) out.push_back(parse_address(d.address).value());
+  for (const auto& d : deployments()) {
+    if (d.version == version && d.library == library) out.push_back(d.address);
   }
   return out;
 }
 
 std::optional<SafeLibrary> identify_safe_library(const Address& address) {
-  for (const auto& d : kDeployments) {
-    if (parse_address(d.address).value() == address) return d.library;
+  for (const auto& d : deployments()) {
+    if (d.address == address) return d.library;
   }
   return std::nullopt;
 }
