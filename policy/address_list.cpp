@@ -289,9 +289,24 @@ Parsed<ParsedList> parse_csv_list(std::string_view text, std::string_view column
   if (index == header.fields.size()) {
     return std::unexpected(error(ListErrc::kMissingColumn, header.line, "no column named " + quote(column)));
   }
+  std::vector<std::pair<std::size_t, std::string_view>> excluded;  // column index, value
+  for (const auto& [name, value] : options.exclude_rows) {
+    const auto it = std::find_if(header.fields.begin(), header.fields.end(), [&](const std::string& f) { return trim(f) == name; });
+    if (it == header.fields.end()) {
+      return std::unexpected(error(ListErrc::kMissingColumn, header.line, "no column named " + quote(name) + " to exclude rows by"));
+    }
+    excluded.emplace_back(static_cast<std::size_t>(it - header.fields.begin()), value);
+  }
   ParsedList out;
   for (std::size_t r = 1; r < records->size(); ++r) {
     const auto& record = (*records)[r];
+    const bool exclude = std::any_of(excluded.begin(), excluded.end(), [&](const auto& e) {
+      return e.first < record.fields.size() && trim(record.fields[e.first]) == e.second;
+    });
+    if (exclude) {
+      ++out.stats.skipped;
+      continue;
+    }
     if (record.fields.size() <= index) {
       return std::unexpected(error(ListErrc::kMissingColumn, record.line,
                                    "row has " + std::to_string(record.fields.size()) + " fields, no '" + std::string(column) + "'"));

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "policy/codec/address.hpp"
@@ -127,12 +128,16 @@ class AddressList {
 struct ParseStats {
   std::size_t entries = 0;     // address entries read (before removing duplicates)
   std::size_t duplicates = 0;  // entries already in the list
-  std::size_t skipped = 0;     // entries left out on purpose (e.g. non-EVM with evm_only)
+  std::size_t skipped = 0;     // entries left out on purpose (non-EVM with evm_only, excluded CSV rows)
 };
 
 struct ParseOptions {
   /// Keep only EVM addresses; others are counted in ParseStats::skipped instead of added.
   bool evm_only = false;
+  /// CSV only: leave out rows whose column `first` holds exactly `second` (after trimming spaces),
+  /// counted in ParseStats::skipped; e.g. {"category", "victim"}. A column not in the header is
+  /// kMissingColumn.
+  std::vector<std::pair<std::string, std::string>> exclude_rows;
 };
 
 struct ParsedList {

@@ -21,6 +21,7 @@ inline constexpr int kExitSoftware = 70;
 using Args = std::span<const std::string_view>;
 
 int run_decode(Args args);
+int run_lists(Args args);
 
 /// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
 /// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is

@@ -14,6 +14,8 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  decode [INPUT]   decode a raw transaction (hex), a Safe transaction (JSON) or\n"
     "                   eth_signTypedData_v4 JSON to its intent, printed as JSON\n"
+    "  lists import|show  make a txguard list file from an OFAC SDN file, CSV, JSON or plain\n"
+    "                   lines (import), or print a list file's name, count and hash (show)\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   const txguard::cli::Args rest(args.data() + 1, args.size() - 1);
   try {
     if (command == "decode") return txguard::cli::run_decode(rest);
+    if (command == "lists") return txguard::cli::run_lists(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

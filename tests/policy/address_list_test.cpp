@@ -113,7 +113,7 @@ TEST_CASE("plain lines refuse two addresses on one line") {
 
 TEST_CASE("plain lines count duplicates and evm_only skips other chains") {
   const auto parsed = parse_lines(std::string(kBybit) + "\n" + std::string(kBybitLower) + "\n" + std::string(kTron) + "\n",
-                                  ParseOptions{.evm_only = true});
+                                  ParseOptions{.evm_only = true, .exclude_rows = {}});
   REQUIRE(parsed.has_value());
   CHECK(parsed->list.size() == 1);
   CHECK(parsed->stats.duplicates == 1);
@@ -151,7 +151,7 @@ TEST_CASE("CSV list takes the address from the named column of the Lazarus fixtu
   REQUIRE(all.has_value());
   CHECK(all->stats.entries == 305);
   CHECK(all->list.contains(addr(kBybit)));
-  const auto evm = parse_csv_list(text, "address", ParseOptions{.evm_only = true});
+  const auto evm = parse_csv_list(text, "address", ParseOptions{.evm_only = true, .exclude_rows = {}});
   REQUIRE(evm.has_value());
   CHECK(evm->list.other_count() == 0);
   CHECK(evm->stats.skipped == all->list.other_count());
@@ -171,6 +171,23 @@ TEST_CASE("CSV list refuses a missing column, a short row and an empty address")
   REQUIRE_FALSE(empty.has_value());
   CHECK(empty.error().code == ListErrc::kEmpty);
   CHECK(empty.error().line == 2);
+}
+
+TEST_CASE("CSV list leaves out rows by column value, and refuses an unknown exclusion column") {
+  const std::string text = "address,category\n" + std::string(kBybit) + ",lazarus-bybit\n" +
+                           "0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4, victim \n";
+  ParseOptions options;
+  options.exclude_rows = {{"category", "victim"}};
+  const auto parsed = parse_csv_list(text, "address", options);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->list.size() == 1);
+  CHECK(parsed->stats.skipped == 1);
+  CHECK_FALSE(parsed->list.contains("0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4"));
+  options.exclude_rows = {{"kind", "victim"}};
+  const auto unknown = parse_csv_list(text, "address", options);
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code == ListErrc::kMissingColumn);
+  CHECK(unknown.error().line == 1);
 }
 
 TEST_CASE("CSV list names the line of a bad address, counting lines inside quoted fields") {
