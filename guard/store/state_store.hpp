@@ -1,0 +1,69 @@
+// The persistent velocity state behind policy::StateView: window ledgers, token buckets and pending
+// reservations, with atomic check-and-apply.
+//
+// Backend-neutral: nothing here names SQLite. SqliteStateStore implements it today; a PostgreSQL
+// implementation can satisfy the same contract later (transact = one SERIALIZABLE transaction or
+// SELECT ... FOR UPDATE on the ledger rows; Tx carries the pg connection).
+//
+// Failure model: every method returns errors as values (policy::StateError). The caller treats any
+// error as "state unknown": it answers 503 and signs nothing. Nothing here throws on a database error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "policy/limits.hpp"
+#include "policy/state_view.hpp"
+
+namespace txguard::store {
+
+using policy::Effects;
+using policy::StateError;
+using policy::StateResult;
+using policy::TimeMs;
+
+/// The transaction handle given to extra work run inside transact() (the decision log appends its
+/// record here so that the record and the state effects commit or fail together). Each backend
+/// derives its own handle (SqliteTx exposes the sqlite3*); code that needs the backend downcasts to
+/// the handle of the store it was given.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  /// Reads state and returns the effects to apply; runs inside the write transaction. Return an
+  /// error to abort (nothing is applied).
+  using Body = std::function<StateResult<Effects>(const policy::StateView&)>;
+  /// Extra work in the same transaction, run after the effects are applied and before COMMIT.
+  /// Returning an error rolls everything back, including the effects.
+  using Extra = std::function<StateResult<void>(Tx&)>;
+
+  /// Runs `body` inside ONE write transaction that excludes every other writer of the same store,
+  /// applies the effects it returns, runs `extra` (if set), and commits. So check-and-debit is
+  /// atomic: two concurrent transactions never both pass a limit only one fits. Returns the applied
+  /// effects. When the write lock cannot be taken within the store's lock timeout it fails with
+  /// kUnavailable without running `body`. On any error nothing is applied. `body` runs at most once
+  /// per call. Effects that cannot be applied (a Reserve whose id exists: kDuplicate; a
+  /// Commit/ReleaseReservation whose id is not pending: kNotFound) abort the transaction.
+  virtual StateResult<Effects> transact(const Body& body, const Extra& extra = {}) = 0;
+
+  /// Convenience wrappers, each one transaction applying one effect.
+  /// The held request was approved: the reservation becomes a debit at its original time.
+  virtual StateResult<void> commit_reservation(const std::string& id) = 0;
+  /// The held request was rejected (or expired) at `now_ms`: the reservation stops counting; a bucket
+  /// reservation refunds its tokens.
+  virtual StateResult<void> release_reservation(const std::string& id, TimeMs now_ms) = 0;
+  /// Releases every pending reservation with expires_ms <= now_ms; returns how many. Pending
+  /// reservations count until released, so call this before evaluating (late expiry is fail-closed:
+  /// it can only make limits stricter).
+  virtual StateResult<std::uint64_t> expire_reservations(TimeMs now_ms) = 0;
+  /// Deletes window debits dated <= before_ms (pass now minus the longest window in the policy;
+  /// debits that old no longer count in any window). Returns how many were deleted.
+  virtual StateResult<std::uint64_t> prune(TimeMs before_ms) = 0;
+};
+
+}  // namespace txguard::store

@@ -1,0 +1,391 @@
+// SqliteStateStore: atomic check-and-apply, reservations, pruning, durability across reopen,
+// refusal of damaged or foreign files, and eight connections racing one window.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "guard/store/sqlite_state_store.hpp"
+
+using namespace txguard::policy;
+using namespace txguard::store;
+
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;  // fixed instants only; no assertion depends on the wall clock
+constexpr TimeMs kHour = 3'600'000;
+constexpr TimeMs kDay = 24 * kHour;
+
+// A fresh private directory per test (mkdtemp), removed at the end.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "txguard-state-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string file(const char* name) const { return (path / name).string(); }
+};
+
+const LedgerKey kKey{"withdrawals/hourly", ScopeKey::make({.wallet = std::nullopt, .asset = "usdc", .destination = std::nullopt, .rule = std::nullopt, .requester = std::nullopt})};
+const SlidingWindow kWindow{kHour, 1000};
+
+std::unique_ptr<SqliteStateStore> open_ok(const std::string& path, SqliteOptions options = {}) {
+  auto store = SqliteStateStore::open(path, options);
+  if (!store) FAIL("open failed: " << store.error().message());
+  return std::move(*store);
+}
+
+// One evaluation: check the window and apply the debit when it fits. Returns whether it was allowed.
+bool spend(StateStore& store, const U256& amount, TimeMs at, const std::optional<ReserveAs>& reserve = std::nullopt) {
+  bool allowed = false;
+  auto applied = store.transact([&](const StateView& view) -> StateResult<Effects> {
+    auto check = check_window(kWindow, kKey, amount, at, view, reserve);
+    if (!check) return std::unexpected(check.error());
+    allowed = check->allowed;
+    return check->effects;
+  });
+  REQUIRE_MESSAGE(applied.has_value(), applied.error().message());
+  return allowed;
+}
+
+U256 used(StateStore& store, TimeMs at) {
+  U256 sum = 0;
+  auto ok = store.transact([&](const StateView& view) -> StateResult<Effects> {
+    auto s = view.window_sum(kKey, window_after(kWindow, at));
+    if (!s) return std::unexpected(s.error());
+    sum = *s;
+    return Effects{};
+  });
+  REQUIRE(ok.has_value());
+  return sum;
+}
+
+void write_bytes(const std::string& path, std::streamoff offset, const std::string& bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f.good());
+  f.seekp(offset);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(f.good());
+}
+
+}  // namespace
+
+TEST_SUITE("sqlite_state_store") {
+
+TEST_CASE("an amount equal to the headroom is debited and one unit more is refused") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 400, kT0));
+  CHECK_FALSE(spend(*store, 601, kT0 + 1));
+  CHECK(spend(*store, 600, kT0 + 1));
+  CHECK_FALSE(spend(*store, 1, kT0 + 2));
+  CHECK(used(*store, kT0 + 2) == 1000);
+}
+
+TEST_CASE("a debit stops counting at exactly the window duration, not one ms before") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 1000, kT0));
+  CHECK_FALSE(spend(*store, 1, kT0 + kHour - 1));
+  CHECK(spend(*store, 1000, kT0 + kHour));
+}
+
+TEST_CASE("denied requests consume nothing in the store") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  for (int i = 0; i < 10; ++i) CHECK_FALSE(spend(*store, 1001, kT0 + i));
+  CHECK(used(*store, kT0 + 10) == 0);
+}
+
+TEST_CASE("the state survives close and reopen") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    auto store = open_ok(path);
+    REQUIRE(spend(*store, 700, kT0));
+    REQUIRE(spend(*store, 200, kT0 + 5, ReserveAs{"held-1", kT0 + kHour}));
+  }
+  auto reopened = open_ok(path);
+  CHECK(used(*reopened, kT0 + 10) == 900);
+  CHECK_FALSE(spend(*reopened, 101, kT0 + 10));
+  REQUIRE(reopened->commit_reservation("held-1").has_value());
+  CHECK(used(*reopened, kT0 + 10) == 900);
+}
+
+TEST_CASE("a body error or an extra-work error rolls the effects back") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  auto body_fails = store->transact([](const StateView&) -> StateResult<Effects> {
+    return std::unexpected(StateError{StateErrc::kInvalidLimit, "bad"});
+  });
+  REQUIRE_FALSE(body_fails.has_value());
+  CHECK(body_fails.error().code == StateErrc::kInvalidLimit);
+
+  auto extra_fails = store->transact(
+      [](const StateView&) -> StateResult<Effects> { return Effects{Debit{kKey, 500, kT0}}; },
+      [](Tx&) -> StateResult<void> { return std::unexpected(StateError{StateErrc::kIo, "log append failed"}); });
+  REQUIRE_FALSE(extra_fails.has_value());
+  CHECK(extra_fails.error().detail == "log append failed");
+
+  auto body_throws = store->transact([](const StateView&) -> StateResult<Effects> { throw std::runtime_error("boom"); });
+  REQUIRE_FALSE(body_throws.has_value());
+  CHECK(used(*store, kT0) == 0);
+}
+
+TEST_CASE("extra work commits in the same transaction as the effects") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  auto applied = store->transact(
+      [](const StateView&) -> StateResult<Effects> { return Effects{Debit{kKey, 300, kT0}}; },
+      [](Tx& tx) -> StateResult<void> {
+        sqlite3* db = dynamic_cast<SqliteTx&>(tx).db();
+        if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS log(x); INSERT INTO log VALUES (1)", nullptr, nullptr,
+                         nullptr) != SQLITE_OK) {
+          return std::unexpected(StateError{StateErrc::kIo, sqlite3_errmsg(db)});
+        }
+        CHECK(sqlite3_get_autocommit(db) == 0);  // still inside the transaction
+        return {};
+      });
+  REQUIRE(applied.has_value());
+  CHECK(applied->size() == 1);
+  CHECK(used(*store, kT0) == 300);
+}
+
+TEST_CASE("reservations count while pending and stop counting when released") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
+  CHECK_FALSE(spend(*store, 201, kT0 + 1));
+  REQUIRE(store->release_reservation("held-1", kT0 + 2).has_value());
+  CHECK(spend(*store, 1000, kT0 + 3));
+}
+
+TEST_CASE("a committed reservation becomes a debit at its original time") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
+  REQUIRE(store->commit_reservation("held-1").has_value());
+  CHECK(used(*store, kT0 + kHour - 1) == 800);
+  CHECK(used(*store, kT0 + kHour) == 0);
+}
+
+TEST_CASE("unknown or already settled reservations are refused") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  auto unknown = store->commit_reservation("nope");
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code == StateErrc::kNotFound);
+  REQUIRE(spend(*store, 10, kT0, ReserveAs{"held-1", kT0 + kHour}));
+  REQUIRE(store->release_reservation("held-1", kT0 + 1).has_value());
+  auto twice = store->release_reservation("held-1", kT0 + 2);
+  REQUIRE_FALSE(twice.has_value());
+  CHECK(twice.error().code == StateErrc::kNotFound);
+  CHECK_FALSE(store->commit_reservation("held-1").has_value());
+}
+
+TEST_CASE("a duplicate reservation id aborts the transaction and applies nothing") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 10, kT0, ReserveAs{"held-1", kT0 + kHour}));
+  auto dup = store->transact([](const StateView&) -> StateResult<Effects> {
+    return Effects{Debit{kKey, 500, kT0}, Reserve{"held-1", kKey, ReservationKind::kWindow, 20, kT0, kT0 + 1}};
+  });
+  REQUIRE_FALSE(dup.has_value());
+  CHECK(dup.error().code == StateErrc::kDuplicate);
+  CHECK(used(*store, kT0) == 10);
+}
+
+TEST_CASE("expired reservations are released at their expiry and not before") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 300, kT0, ReserveAs{"a", kT0 + 100}));
+  REQUIRE(spend(*store, 300, kT0, ReserveAs{"b", kT0 + 200}));
+  auto none = store->expire_reservations(kT0 + 99);
+  REQUIRE(none.has_value());
+  CHECK(*none == 0);
+  auto one = store->expire_reservations(kT0 + 100);
+  REQUIRE(one.has_value());
+  CHECK(*one == 1);
+  CHECK(used(*store, kT0 + 100) == 300);
+}
+
+TEST_CASE("a released bucket reservation refunds its tokens in the store") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  const TokenBucket bucket{100, 0};
+  auto take = [&](const U256& amount, TimeMs at, std::optional<ReserveAs> reserve) {
+    bool allowed = false;
+    auto ok = store->transact([&](const StateView& view) -> StateResult<Effects> {
+      auto check = check_bucket(bucket, kKey, amount, at, view, reserve);
+      if (!check) return std::unexpected(check.error());
+      allowed = check->allowed;
+      return check->effects;
+    });
+    REQUIRE(ok.has_value());
+    return allowed;
+  };
+  REQUIRE(take(80, kT0, ReserveAs{"h", kT0 + kHour}));
+  CHECK_FALSE(take(21, kT0 + 1, std::nullopt));
+  REQUIRE(store->release_reservation("h", kT0 + 2).has_value());
+  CHECK(take(100, kT0 + 3, std::nullopt));
+  CHECK_FALSE(take(1, kT0 + 4, std::nullopt));
+}
+
+TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  REQUIRE(spend(*store, 100, kT0 - 2 * kDay));
+  REQUIRE(spend(*store, 100, kT0 - kDay));
+  REQUIRE(spend(*store, 100, kT0 - kDay + 1));
+  auto pruned = store->prune(kT0 - kDay);
+  REQUIRE(pruned.has_value());
+  CHECK(*pruned == 2);
+  U256 left = 0;
+  REQUIRE(store->transact([&](const StateView& view) -> StateResult<Effects> {
+    left = view.window_sum(kKey, kT0 - 10 * kDay).value();
+    return Effects{};
+  }).has_value());
+  CHECK(left == 100);
+}
+
+TEST_CASE("a file that is not a database is refused with a clear error") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { std::ofstream(path) << std::string(8192, 'x'); }
+  auto store = SqliteStateStore::open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == StateErrc::kCorrupt);
+  CHECK(store.error().message().find("not a txguard state database") != std::string::npos);
+}
+
+TEST_CASE("a store whose header was overwritten is refused as corrupt") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { auto store = open_ok(path); REQUIRE(spend(*store, 1, kT0)); }
+  write_bytes(path, 0, std::string(100, '\x5a'));
+  auto store = SqliteStateStore::open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == StateErrc::kCorrupt);
+}
+
+TEST_CASE("a store with a damaged page is refused as corrupt") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    auto store = open_ok(path);
+    for (int i = 0; i < 200; ++i) REQUIRE(spend(*store, 1, kT0 + i));
+  }
+  REQUIRE(std::filesystem::file_size(path) >= 3 * 4096);
+  write_bytes(path, 4096 + 16, std::string(3000, '\xff'));  // inside page 2, past the page header
+  write_bytes(path, 2 * 4096, std::string(16, '\x0d'));     // page 3's header
+  auto store = SqliteStateStore::open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == StateErrc::kCorrupt);
+}
+
+TEST_CASE("a SQLite database of another application is refused and left untouched") {
+  TempDir dir;
+  const std::string path = dir.file("other.db");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "CREATE TABLE customers(name TEXT)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteStateStore::open(path);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == StateErrc::kForeign);
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));  // journal mode was not changed
+}
+
+TEST_CASE("a database with another application_id or a newer schema is refused") {
+  TempDir dir;
+  const std::string other = dir.file("other.db");
+  const std::string newer = dir.file("newer.db");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "PRAGMA application_id=1234", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  { auto store = open_ok(newer); }
+  REQUIRE(sqlite3_open(newer.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto a = SqliteStateStore::open(other);
+  REQUIRE_FALSE(a.has_value());
+  CHECK(a.error().code == StateErrc::kForeign);
+  auto b = SqliteStateStore::open(newer);
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().code == StateErrc::kForeign);
+  CHECK(b.error().detail.find("newer") != std::string::npos);
+}
+
+TEST_CASE("a connection that cannot get the write lock in time fails closed without running its body") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  auto holder = open_ok(path);
+  auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
+  bool inner_ran = false;
+  StateResult<Effects> inner = Effects{};
+  auto outer = holder->transact([&](const StateView&) -> StateResult<Effects> {
+    inner = waiter->transact([&](const StateView&) -> StateResult<Effects> {
+      inner_ran = true;
+      return Effects{Debit{kKey, 1, kT0}};
+    });
+    return Effects{};
+  });
+  REQUIRE(outer.has_value());
+  REQUIRE_FALSE(inner.has_value());
+  CHECK(inner.error().code == StateErrc::kUnavailable);
+  CHECK_FALSE(inner_ran);
+  CHECK(used(*holder, kT0) == 0);
+}
+
+TEST_CASE("eight threads racing one window on one file never overshoot it and fill it exactly") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { auto create = open_ok(path); }
+  constexpr int kThreads = 8;
+  constexpr int kAttempts = 60;  // 8 x 60 x 5 = 2400 units demanded against a max of 1000
+  std::vector<std::unique_ptr<SqliteStateStore>> stores;
+  for (int i = 0; i < kThreads; ++i) stores.push_back(open_ok(path, SqliteOptions{std::chrono::seconds(30), false}));
+  std::atomic<int> granted{0};
+  std::atomic<int> errors{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kAttempts; ++i) {
+        bool allowed = false;
+        auto ok = stores[static_cast<std::size_t>(t)]->transact([&](const StateView& view) -> StateResult<Effects> {
+          auto check = check_window(kWindow, kKey, 5, kT0 + i, view);
+          if (!check) return std::unexpected(check.error());
+          allowed = check->allowed;
+          return check->effects;
+        });
+        if (!ok) {
+          ++errors;
+        } else if (allowed) {
+          ++granted;
+        }
+      }
+    });
+  }
+  go = true;
+  for (auto& th : threads) th.join();
+  CHECK(errors.load() == 0);
+  CHECK(granted.load() * 5 <= 1000);
+  CHECK(granted.load() == 200);  // demand exceeds the window, so it is filled exactly
+  CHECK(used(*stores[0], kT0 + kAttempts) == 1000);
+}
+
+}  // TEST_SUITE
