@@ -15,10 +15,11 @@ for arg in "$@"; do
   esac
 done
 
-# Why each package is here: see README.md, "Dependencies".
+# Why each package is here: see README.md, "Dependencies". libexpat1-dev: the streaming XML parser
+# that reads OFAC's ~80 MB sdn_advanced.xml for `txguard lists import` (policy/ofac.hpp).
 packages=(build-essential cmake ninja-build pkg-config ccache
           libsecp256k1-dev libcrypto++-dev libboost-dev nlohmann-json3-dev
-          libsqlite3-dev sqlite3 libssl-dev openssl libpq-dev doctest-dev)
+          libsqlite3-dev sqlite3 libssl-dev openssl libpq-dev doctest-dev libexpat1-dev)
 if [ $want_test -eq 1 ]; then
   packages+=(clang-19 libclang-rt-19-dev postgresql curl)
   # Node.js 20 or newer runs the chain tests; machines often carry their own build of it, so the
