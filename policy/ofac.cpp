@@ -3,7 +3,6 @@
 #include <expat.h>
 
 #include <algorithm>
-#include <climits>
 #include <optional>
 #include <set>
 #include <utility>

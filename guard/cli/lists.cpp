@@ -54,8 +54,8 @@ constexpr std::string_view kListsUsage =
     "  --note TEXT    a caveat recorded in the header (repeatable)\n"
     "  --out FILE     write there, atomically (temporary file + rename); default standard output\n"
     "\n"
-    "show prints a list file's name, source, date, count and content hash (Keccak-256 of its entry\n"
-    "lines), after checking the header's count and content_hash against the entries.\n"
+    "show prints a list file's name, source, date, notes, count and content hash (Keccak-256 of\n"
+    "its entry lines), after checking the header's count and content_hash against the entries.\n"
     "\n"
     "exit status: 0 ok, 64 usage error, 65 malformed input (one line on stderr names the line or XML\n"
     "element), 66 an input file that cannot be read, 73 the output file cannot be written.\n";
@@ -289,6 +289,7 @@ int run_show(Args args) {
   if (!m.source.empty()) std::printf("source: %s\n", m.source.c_str());
   if (!m.as_of.empty()) std::printf("as_of: %s\n", m.as_of.c_str());
   if (!m.ticker.empty()) std::printf("ticker: %s\n", m.ticker.c_str());
+  for (const auto& note : m.notes) std::printf("note: %s\n", note.c_str());
   std::printf("count: %zu (evm %zu, other %zu)\n", list.size(), list.evm_count(), list.other_count());
   std::printf("content_hash: %s\n", codec::to_hex(list.content_hash()).c_str());
   return kExitOk;

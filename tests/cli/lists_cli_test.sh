@@ -108,6 +108,8 @@ expect "show hash" "$tmp/out" "content_hash: $(hash_of "$tmp/adv.list")"
 for list in "$root"/deploy/lists/*.list; do
   check "shipped $(basename "$list") loads" 0 "$txguard" lists show "$list"
 done
+check "show prints the caveat of the DPRK list" 0 "$txguard" lists show "$root/deploy/lists/fbi-dprk.list"
+expect "attribution caveat" "$tmp/out" "note: ATTRIBUTIONS, NOT SANCTIONS"
 check "refresh.sh reproduces the shipped lists" 0 bash "$root/deploy/lists/refresh.sh" "$txguard" "$tmp"
 for list in "$root"/deploy/lists/*.list; do
   same "refreshed $(basename "$list") is byte-identical" "$list" "$tmp/$(basename "$list")"
