@@ -62,7 +62,9 @@ class StateStore {
   /// it can only make limits stricter).
   virtual StateResult<std::uint64_t> expire_reservations(TimeMs now_ms) = 0;
   /// Deletes window debits dated <= before_ms (pass now minus the longest window in the policy;
-  /// debits that old no longer count in any window). Returns how many were deleted.
+  /// debits that old no longer count in any window). Returns how many were deleted. Afterwards
+  /// window_sum is exact for every after_ms >= before_ms; earlier window starts are unspecified.
+  /// May run as several short transactions so that a large backlog does not block limit checks.
   virtual StateResult<std::uint64_t> prune(TimeMs before_ms) = 0;
 };
 

@@ -253,10 +253,70 @@ TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones")
   CHECK(*pruned == 2);
   U256 left = 0;
   REQUIRE(store->transact([&](const StateView& view) -> StateResult<Effects> {
-    left = view.window_sum(kKey, kT0 - 10 * kDay).value();
+    left = view.window_sum(kKey, kT0 - kDay).value();
     return Effects{};
   }).has_value());
   CHECK(left == 100);
+}
+
+TEST_CASE("the per-minute window sum equals a row-by-row sum at every window start") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  // Debits on and around minute boundaries, before and after 1970, with a few large amounts.
+  std::vector<std::pair<TimeMs, U256>> debits;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 400; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const TimeMs at = -300'000 + static_cast<TimeMs>((x >> 33) % 900'000);
+    const U256 amount = i % 50 == 0 ? U256(std::numeric_limits<std::uint64_t>::max()) : U256((x >> 20) % 1000);
+    debits.emplace_back(at, amount);
+  }
+  for (TimeMs at : {TimeMs{0}, TimeMs{-1}, TimeMs{59'999}, TimeMs{60'000}, TimeMs{-60'000}, TimeMs{-60'001}}) {
+    debits.emplace_back(at, U256(7));
+  }
+  Effects all;
+  for (const auto& [at, amount] : debits) all.emplace_back(Debit{kKey, amount, at});
+  REQUIRE(store->transact([&](const StateView&) -> StateResult<Effects> { return all; }).has_value());
+  int compared = 0;
+  for (TimeMs after = -361'000; after <= 661'000; after += 997) {
+    for (TimeMs delta : {TimeMs{0}, TimeMs{1}, TimeMs{-1}}) {
+      const TimeMs start = (after / 60'000) * 60'000 + delta + (after % 3 == 0 ? 0 : after % 60'000);
+      U256 expected = 0;
+      for (const auto& [at, amount] : debits) {
+        if (at > start) expected += amount;
+      }
+      U256 got = 0;
+      REQUIRE(store->transact([&](const StateView& view) -> StateResult<Effects> {
+        got = view.window_sum(kKey, start).value();
+        return Effects{};
+      }).has_value());
+      CHECK_MESSAGE(got == expected, "window after " << start);
+      ++compared;
+    }
+  }
+  CHECK(compared > 3000);
+}
+
+TEST_CASE("after pruning, windows starting at the cutoff or later are still exact") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  Effects all;
+  for (TimeMs at = kT0; at < kT0 + 10 * 60'000; at += 7'000) all.emplace_back(Debit{kKey, U256(1), at});
+  REQUIRE(store->transact([&](const StateView&) -> StateResult<Effects> { return all; }).has_value());
+  const TimeMs cutoff = kT0 + 3 * 60'000 + 30'000;  // in the middle of a minute
+  REQUIRE(store->prune(cutoff).has_value());
+  for (TimeMs start : {cutoff, cutoff + 1, cutoff + 29'999, cutoff + 30'000, cutoff + 5 * 60'000}) {
+    U256 expected = 0;
+    for (const Effect& e : all) {
+      if (std::get<Debit>(e).at_ms > start) expected += 1;
+    }
+    U256 got = 0;
+    REQUIRE(store->transact([&](const StateView& view) -> StateResult<Effects> {
+      got = view.window_sum(kKey, start).value();
+      return Effects{};
+    }).has_value());
+    CHECK_MESSAGE(got == expected, "window after " << start);
+  }
 }
 
 TEST_CASE("a file that is not a database is refused with a clear error") {
