@@ -390,8 +390,9 @@ namespace {
 
 constexpr std::string_view kFormatVersion = "1";
 
+// Header values are read back trimmed, so they are written trimmed: the file stays a fixed point.
 std::string one_line(std::string_view text) {
-  std::string out(text);
+  std::string out(trim(text));
   for (char& c : out) {
     if (c == '\n' || c == '\r') c = ' ';
   }
@@ -408,7 +409,9 @@ std::string to_list_file(const AddressList& list) {
   if (!m.source.empty()) out += "# source: " + one_line(m.source) + "\n";
   if (!m.as_of.empty()) out += "# as_of: " + one_line(m.as_of) + "\n";
   if (!m.ticker.empty()) out += "# ticker: " + one_line(m.ticker) + "\n";
-  for (const auto& note : m.notes) out += "# note: " + one_line(note) + "\n";
+  for (const auto& note : m.notes) {
+    if (const auto text = one_line(note); !text.empty()) out += "# note: " + text + "\n";
+  }
   out += "# count: " + std::to_string(list.size()) + "\n";
   out += "# content_hash: " + codec::to_hex(list.content_hash()) + "\n";
   for (const auto& entry : list.canonical_entries()) {

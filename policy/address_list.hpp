@@ -7,8 +7,9 @@
 // (Bitcoin, Tron, Solana, Monero...) is kept as its exact string and matches only byte for byte,
 // because those encodings are case-sensitive.
 //
-// Pure: the parsers take text already read by the caller and never open files. Nothing here throws
-// on bad input; every malformed entry is a ListError naming the 1-based line.
+// Pure: the parsers take text already read by the caller and never open files; the free functions
+// are thread-safe. Nothing here throws on bad input; every malformed entry is a ListError naming the
+// 1-based line.
 #pragma once
 
 #include <cstddef>
@@ -169,8 +170,8 @@ Parsed<ParsedList> parse_list_file(std::string_view text);
 
 /// Writes the list file for `list`: the header (txguard-list: 1, name, source, as_of, ticker, the
 /// notes, count, content_hash) then the canonical entries, one per line. Deterministic, so two imports
-/// of the same data are byte-identical and diff cleanly. Metadata values are written on one line
-/// (line breaks replaced by spaces).
+/// of the same data are byte-identical and diff cleanly. Metadata values are written trimmed, on one
+/// line (line breaks replaced by spaces).
 std::string to_list_file(const AddressList& list);
 
 /// One CSV record and the 1-based line it starts on.

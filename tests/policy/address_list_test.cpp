@@ -278,6 +278,17 @@ TEST_CASE("list file round-trips its metadata and entries") {
   CHECK(to_list_file(parsed->list) == text);
 }
 
+TEST_CASE("list file metadata with surrounding spaces is written trimmed so the file is a fixed point") {
+  AddressList list;
+  list.metadata.name = "  spaced ";
+  list.metadata.notes = {" n ", "  "};
+  const auto text = to_list_file(list);
+  const auto parsed = parse_list_file(text);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->list.metadata.name == "spaced");
+  CHECK(to_list_file(parsed->list) == text);
+}
+
 TEST_CASE("list file refuses a count or content hash that does not match the entries") {
   AddressList list;
   list.metadata.name = "x";
