@@ -469,6 +469,8 @@ class SqliteStateStore::Impl {
       result = work();
     } catch (const std::exception& e) {
       result = fail(StateErrc::kIo, std::string("exception inside the state transaction: ") + e.what());
+    } catch (...) {
+      result = fail(StateErrc::kIo, "unknown exception inside the state transaction");
     }
     if (!result) {
       rollback();
