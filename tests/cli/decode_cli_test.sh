@@ -4,24 +4,7 @@
 set -u
 txguard=$1
 fixtures=$2
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # name, expected exit, command...
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $name: exit $got, wanted $want"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
-}
+. "$(dirname "$0")/harness.sh"
 expect_json() { # name, jq-less check: python expression over the JSON in $tmp/out as j
   local name=$1 expr=$2
   if python3 -c "import json,sys; j=json.load(open('$tmp/out')); sys.exit(0 if ($expr) else 1)"; then
@@ -29,16 +12,6 @@ expect_json() { # name, jq-less check: python expression over the JSON in $tmp/o
   else
     fail=$((fail + 1))
     echo "FAIL: $name: $expr"
-  fi
-}
-expect_err() { # name, substring expected in stderr, and stderr must be one line
-  local name=$1 needle=$2
-  if grep -qF -- "$needle" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $name: stderr should be one line containing '$needle', was:"
-    sed 's/^/  /' "$tmp/err"
   fi
 }
 
@@ -97,5 +70,4 @@ check "bad typed data names the JSON path" 65 "$txguard" decode "$tmp/bad-typed.
 expect_err "bad typed data message" "\$.message.contents"
 check "not JSON" 65 "$txguard" decode "{not json"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

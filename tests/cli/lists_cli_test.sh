@@ -6,24 +6,7 @@ set -u
 txguard=$1
 root=$2
 fixtures=$root/fixtures
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # name, expected exit, command...
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $name: exit $got, wanted $want"
-    sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
-}
+. "$(dirname "$0")/harness.sh"
 expect() { # name, file, fixed string it must contain
   local name=$1 file=$2 needle=$3
   if grep -qF -- "$needle" "$file"; then
@@ -32,16 +15,6 @@ expect() { # name, file, fixed string it must contain
     fail=$((fail + 1))
     echo "FAIL: $name: '$needle' not in $(basename "$file"):"
     sed 's/^/  /' "$file" | head -12
-  fi
-}
-expect_err() { # name, substring expected in stderr, and stderr must be one line
-  local name=$1 needle=$2
-  if grep -qF -- "$needle" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $name: stderr should be one line containing '$needle', was:"
-    sed 's/^/  /' "$tmp/err"
   fi
 }
 same() { # name, file a, file b
@@ -164,5 +137,4 @@ check "help" 0 "$txguard" lists --help
 check "missing input file" 66 "$txguard" lists import --format sdn-advanced "$tmp/does-not-exist.xml"
 check "missing list file" 66 "$txguard" lists show "$tmp/does-not-exist.list"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/fixtures.hpp"
+
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -15,11 +17,7 @@ using namespace txguard::codec;
 
 namespace {
 
-nlohmann::json load_fixture(const std::string& name) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/" + name);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
+using txguard::test::load_fixture;
 
 Bytes hex(std::string_view text) { return from_hex(text).value(); }
 

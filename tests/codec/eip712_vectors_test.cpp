@@ -2,6 +2,8 @@
 // the Safe type hashes and domain separators of fixtures/safe/safe-facts.json.
 #include <doctest/doctest.h>
 
+#include "tests/support/fixtures.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -16,13 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-json load_fixture(const std::string& relative) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/" + relative);
-  REQUIRE_MESSAGE(in.good(), "missing fixture " << relative);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
+using txguard::test::load_fixture;
 
 // ethers' test cases keep the domain apart and derive EIP712Domain from the keys present, in the order
 // of EIP-712 (TypedDataEncoder.getPayload); build the eth_signTypedData_v4 request the same way.

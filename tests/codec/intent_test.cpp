@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/fixtures.hpp"
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -86,11 +88,7 @@ MultiSendItem item(Operation op, const Address& to, const U256& value, const Byt
   return i;
 }
 
-json load_fixture(const std::string& relative) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/" + relative);
-  REQUIRE(in.good());
-  return json::parse(in);
-}
+using txguard::test::load_fixture;
 
 }  // namespace
 

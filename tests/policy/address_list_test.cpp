@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/fixtures.hpp"
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -13,11 +15,7 @@ using txguard::codec::parse_address;
 
 namespace {
 
-std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using txguard::test::read_fixture;
 
 Address addr(std::string_view text) { return parse_address(text).value(); }
 

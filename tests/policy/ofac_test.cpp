@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/fixtures.hpp"
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,11 +12,7 @@ using namespace txguard::policy;
 
 namespace {
 
-std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/lists/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string read_fixture(const std::string& name) { return txguard::test::read_fixture("lists/" + name); }
 
 OfacOptions tickers(std::vector<std::string> t) { return OfacOptions{.tickers = std::move(t)}; }
 
