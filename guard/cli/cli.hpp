@@ -22,6 +22,7 @@ using Args = std::span<const std::string_view>;
 
 int run_decode(Args args);
 int run_lists(Args args);
+int run_keys(Args args);
 
 /// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
 /// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is

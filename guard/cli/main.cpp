@@ -16,6 +16,7 @@ constexpr std::string_view kUsage =
     "                   eth_signTypedData_v4 JSON to its intent, printed as JSON\n"
     "  lists import|show  make a txguard list file from an OFAC SDN file, CSV, JSON or plain\n"
     "                   lines (import), or print a list file's name, count and hash (show)\n"
+    "  keys new|import|address|list  the co-signer's encrypted keystores (V3 JSON, as geth)\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "decode") return txguard::cli::run_decode(rest);
     if (command == "lists") return txguard::cli::run_lists(rest);
+    if (command == "keys") return txguard::cli::run_keys(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;
