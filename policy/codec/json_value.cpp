@@ -80,12 +80,13 @@ class StrictJsonScan {
 
 }  // namespace
 
-Decoded<nlohmann::json> parse_json_strict(std::string_view text, std::size_t max_depth) {
+Decoded<nlohmann::json> parse_json_strict(std::string_view text, std::size_t max_depth, bool allow_comments) {
   StrictJsonScan scan(max_depth);
-  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &scan);
+  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &scan, nlohmann::json::input_format_t::json,
+                                            true, allow_comments);
   if (scan.error()) return std::unexpected(*scan.error());
   if (!ok) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
-  nlohmann::json out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  nlohmann::json out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false, allow_comments);
   if (out.is_discarded()) return fail(DecodeErrc::kInvalidJson, 0, "$", "does not parse");
   return out;
 }

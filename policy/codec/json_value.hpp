@@ -25,8 +25,10 @@ Decoded<Hash32> json_hash32(const nlohmann::json& value, const std::string& path
 /// Parses JSON text strictly: malformed JSON is kInvalidJson with the byte offset; a duplicate object
 /// key anywhere is kInvalidJson at the key's path (nlohmann keeps the last of two equal keys, another
 /// parser may keep the first, so such a document means two things); nesting deeper than `max_depth`
-/// is kTooDeep. Checked on the text before any DOM is built.
-Decoded<nlohmann::json> parse_json_strict(std::string_view text, std::size_t max_depth = 128);
+/// is kTooDeep. Checked on the text before any DOM is built. With `allow_comments`, // and /* */
+/// comments are skipped (documents people write: policies); never for data from the network.
+Decoded<nlohmann::json> parse_json_strict(std::string_view text, std::size_t max_depth = 128,
+                                          bool allow_comments = false);
 
 /// "$.a" + key -> "$.a.key"; index -> "$.a[3]".
 std::string json_path(const std::string& parent, std::string_view key);

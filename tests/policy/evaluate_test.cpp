@@ -1,0 +1,652 @@
+#include <doctest/doctest.h>
+
+#include "tests/support/builders.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/codec/keccak.hpp"
+#include "policy/document.hpp"
+#include "policy/evaluate.hpp"
+
+using namespace txguard::policy;
+using namespace txguard::codec;
+using txguard::test::addr;
+using txguard::test::erc20_approve;
+using txguard::test::erc20_transfer;
+using txguard::test::intent_of;
+using txguard::test::multisend_call;
+using txguard::test::safe_request;
+using nlohmann::json;
+
+namespace {
+
+const Address kSafe = addr("0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4");
+const Address kOps = addr("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+const Address kUsdc = addr("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
+const Address kUnknownToken = addr("0x6B175474E89094C44Da98b954EedeAC495271d0F");
+const Address kAlice = addr("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+const Address kBob = addr("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+const Address kCarol = addr("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
+const Address kCold = addr("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc");
+const Address kCustomer = addr("0x976EA74026E726554dB657fA54763abd0C3a0aa9");
+const Address kCustomer2 = addr("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955");
+const Address kRouter = addr("0xE592427A0AEce92De3Edee1F18E0157C05861564");
+// On the OFAC SDN list (Lazarus Group), fixtures/sanctions/ofac/sanctioned_addresses_ETH.txt.
+const Address kSanctioned = addr("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
+const Address kMultiSendCallOnly141 = addr("0x9641d764fc13c8B624c04430C7356C1C7C8102e2");
+const Address kMultiSend141 = addr("0x38869bf66a61cF6bDB996A6aE40D5853Fd43B526");
+const Address kAttacker = addr("0x96221423681A6d52E184D440a8eFCEbB105C7242");  // Bybit's malicious implementation
+const U256 kMax = ~U256(0);
+const U256 kUsdcUnit = 1'000'000;
+const U256 kEther = U256("1000000000000000000");
+constexpr TimeMs kNow = 1'795'341'600'000;  // 2026-11-22T10:00:00Z
+
+std::string cs(const Address& a) { return to_checksum(a); }
+
+/// The base policy every test starts from; tests replace "rules" or add to it.
+json base_policy() {
+  return json{
+      {"txguard_policy", 1},
+      {"name", "test"},
+      {"chains", {{"ethereum", {{"id", 1}}}}},
+      {"assets",
+       {{"ETH", {{"chain", "ethereum"}, {"native", true}, {"decimals", 18}}},
+        {"USDC", {{"chain", "ethereum"}, {"address", cs(kUsdc)}, {"decimals", 6}}}}},
+      {"prices", {{"fixed", {{"USDC", "1"}}}, {"max_age", "15m"}}},
+      {"lists",
+       {{"sanctioned", {{"addresses", {cs(kSanctioned)}}}},
+        {"cold", {{"addresses", {cs(kCold)}}}},
+        {"spenders", {{"addresses", {cs(kRouter)}}}}}},
+      {"approvers",
+       {{"alice", {{"address", cs(kAlice)}}}, {"bob", {{"address", cs(kBob)}}}, {"carol", {{"address", cs(kCarol)}}}}},
+      {"wallets",
+       {{"hot", {{"chain", "ethereum"}, {"address", cs(kSafe)}, {"kind", "safe"}, {"safe_version", "1.4.1"}}},
+        {"ops", {{"chain", 1}, {"address", cs(kOps)}, {"kind", "account"}}}}},
+      {"limits",
+       {{"daily-usd", {{"window", "24h"}, {"max_usd", "100000"}, {"per", {"wallet"}}}},
+        {"dest-daily-usd", {{"window", "24h"}, {"max_usd", "60000"}, {"per", {"wallet", "destination"}}}}}},
+      {"rules",
+       json::array({
+           {{"id", "deny-sanctioned"}, {"match", {{"any_address", "sanctioned"}}}, {"effect", "deny"},
+            {"reason", "sanctioned-address"}},
+           {{"id", "sweep-to-cold"}, {"match", {{"leg", "transfer"}, {"counterparty", "cold"}}}, {"effect", "allow"}},
+           {{"id", "large-withdrawal"},
+            {"match", {{"leg", "transfer"}, {"usd", {{">", "50000"}}}}},
+            {"effect", "hold"},
+            {"hold", {{"approvers", {"alice", "bob", "carol"}}, {"quorum", 2}, {"delay", "10m"}, {"expires", "24h"}}},
+            {"limits", {"daily-usd"}}},
+           {{"id", "withdrawals"},
+            {"match", {{"leg", "transfer"}, {"asset", {"ETH", "USDC"}}}},
+            {"effect", "allow"},
+            {"limits", {"daily-usd", "dest-daily-usd"}}},
+           {{"id", "approve-router"},
+            {"match", {{"leg", "grant"}, {"grant", "approve"}, {"counterparty", "spenders"}}},
+            {"effect", "allow"}},
+       })}};
+}
+
+Policy load(const json& doc) {
+  auto p = load_policy(doc.dump(), [](const std::string& path) -> std::expected<std::string, std::string> {
+    return std::unexpected("no file " + path);
+  });
+  if (!p) {
+    std::string all;
+    for (const auto& problem : p.error()) all += problem.message() + "\n";
+    FAIL("policy does not load:\n" << all);
+  }
+  return *p;
+}
+
+Decision judge(const Policy& policy, const Intent& intent, const StateView& state, const PriceTable& prices = {},
+               TimeMs now = kNow, std::string requester = "ops-bot") {
+  EvalInput in{&intent, std::move(requester), now, "d-1"};
+  auto d = evaluate(policy, in, prices, state);
+  REQUIRE_MESSAGE(d.has_value(), d.error().message());
+  return *d;
+}
+
+Decision judge(const Policy& policy, const Intent& intent) {
+  EmptyStateView empty;
+  return judge(policy, intent, empty);
+}
+
+Intent safe_intent(const Address& to, Bytes data, Operation op = Operation::kCall, U256 value = 0,
+                   SafeVersion version = SafeVersion::k1_4_1) {
+  return intent_of(safe_request(kSafe, to, std::move(data), op, std::move(value), version));
+}
+
+Intent usdc_to(const Address& to, const U256& units) { return safe_intent(kUsdc, erc20_transfer(to, units)); }
+
+bool has_reason(const Decision& d, std::string_view code) {
+  return std::any_of(d.reasons.begin(), d.reasons.end(), [&](const Reason& r) { return r.code == code; });
+}
+
+const Reason& reason_of(const Decision& d, std::string_view code) {
+  for (const auto& r : d.reasons) {
+    if (r.code == code) return r;
+  }
+  FAIL("no reason " << code << " in " << to_json(d).dump());
+  throw std::logic_error("unreachable");
+}
+
+json with_rules(json doc, json rules) {
+  doc["rules"] = std::move(rules);
+  return doc;
+}
+
+// A state view with fixed window sums, counting reads.
+class FixedState final : public StateView {
+ public:
+  explicit FixedState(U256 sum) : sum_(std::move(sum)) {}
+  StateResult<U256> window_sum(const LedgerKey&, TimeMs) const override { return sum_; }
+  StateResult<std::optional<BucketState>> bucket(const LedgerKey&) const override { return std::nullopt; }
+
+ private:
+  U256 sum_;
+};
+
+class FailingState final : public StateView {
+ public:
+  StateResult<U256> window_sum(const LedgerKey&, TimeMs) const override {
+    return std::unexpected(StateError{StateErrc::kUnavailable, "locked"});
+  }
+  StateResult<std::optional<BucketState>> bucket(const LedgerKey&) const override {
+    return std::unexpected(StateError{StateErrc::kUnavailable, "locked"});
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("evaluate: the attacks") {
+  TEST_CASE("Bybit: a DELEGATECALL to an unknown contract's transfer(address,uint256) is denied naming the DELEGATECALL") {
+    const Policy policy = load(base_policy());
+    // Even a rule allowing every transfer and call does not lift the protection.
+    const Policy permissive = load(with_rules(base_policy(), json::array({{{"id", "anything"}, {"effect", "allow"}}})));
+    const Intent intent = safe_intent(kAttacker, erc20_transfer(kAttacker, 0), Operation::kDelegateCall);
+    for (const Policy* p : {&policy, &permissive}) {
+      const Decision d = judge(*p, intent);
+      CHECK(d.verdict == Verdict::kDeny);
+      const Reason& r = reason_of(d, "unsafe-delegatecall");
+      CHECK(r.message.find("DELEGATECALL") != std::string::npos);
+      REQUIRE(r.address);
+      CHECK(*r.address == kAttacker);
+      CHECK(d.effects.empty());
+    }
+  }
+
+  TEST_CASE("a MultiSend batch hiding a transfer to a sanctioned address among harmless items is denied naming the address") {
+    const Policy policy = load(base_policy());
+    const std::vector<txguard::test::BatchItem> items = {
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 10 * kUsdcUnit)},
+        {Operation::kCall, kCustomer2, kEther / 100, {}},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kSanctioned, 5 * kUsdcUnit)},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer2, 3 * kUsdcUnit)},
+    };
+    const Decision d = judge(policy, safe_intent(kMultiSendCallOnly141, multisend_call(items), Operation::kDelegateCall));
+    CHECK(d.verdict == Verdict::kDeny);
+    const Reason& r = reason_of(d, "sanctioned-address");
+    REQUIRE(r.address);
+    CHECK(*r.address == kSanctioned);
+    CHECK(r.message.find(cs(kSanctioned)) != std::string::npos);
+    CHECK(d.rule == "deny-sanctioned");
+  }
+
+  TEST_CASE("the same batch without the sanctioned item is allowed: the MultiSendCallOnly DELEGATECALL is a container") {
+    const Policy policy = load(base_policy());
+    const std::vector<txguard::test::BatchItem> items = {
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 10 * kUsdcUnit)},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer2, 3 * kUsdcUnit)},
+    };
+    const Decision d = judge(policy, safe_intent(kMultiSendCallOnly141, multisend_call(items), Operation::kDelegateCall));
+    CHECK_MESSAGE(d.verdict == Verdict::kAllow, to_json(d).dump());
+    CHECK(d.legs.size() == 2);
+  }
+
+  TEST_CASE("a batch through MultiSend (which can itself DELEGATECALL) is denied as an unsafe DELEGATECALL") {
+    const Policy policy = load(base_policy());
+    const std::vector<txguard::test::BatchItem> items = {{Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 10 * kUsdcUnit)}};
+    const Decision d = judge(policy, safe_intent(kMultiSend141, multisend_call(items), Operation::kDelegateCall));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "unsafe-delegatecall"));
+  }
+
+  TEST_CASE("MultiSendCallOnly of another Safe version is not the wallet's container") {
+    json doc = base_policy();
+    doc["wallets"]["hot"]["safe_version"] = "1.3.0";
+    const Policy policy = load(doc);
+    const std::vector<txguard::test::BatchItem> items = {{Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 10 * kUsdcUnit)}};
+    const Decision d = judge(policy, safe_intent(kMultiSendCallOnly141, multisend_call(items), Operation::kDelegateCall,
+                                                 0, SafeVersion::k1_3_0));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "unsafe-delegatecall"));
+  }
+
+  TEST_CASE("an unlimited approve is denied even to a listed spender unless the rule lifts unlimited-approval") {
+    const Policy policy = load(base_policy());
+    const Decision unlimited = judge(policy, safe_intent(kUsdc, erc20_approve(kRouter, kMax)));
+    CHECK(unlimited.verdict == Verdict::kDeny);
+    CHECK(has_reason(unlimited, "unlimited-approval"));
+    const Decision bounded = judge(policy, safe_intent(kUsdc, erc20_approve(kRouter, 1000 * kUsdcUnit)));
+    CHECK(bounded.verdict == Verdict::kAllow);
+
+    json doc = base_policy();
+    doc["rules"][4]["lifts"] = "unlimited-approval";
+    const Decision lifted = judge(load(doc), safe_intent(kUsdc, erc20_approve(kRouter, kMax)));
+    CHECK(lifted.verdict == Verdict::kAllow);
+    CHECK(lifted.rule == "approve-router");
+  }
+
+  TEST_CASE("an approve to an unknown spender is denied with no-matching-rule") {
+    const Decision d = judge(load(base_policy()), safe_intent(kUsdc, erc20_approve(kAttacker, 1000 * kUsdcUnit)));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "no-matching-rule"));
+  }
+
+  TEST_CASE("a Permit2 signature to an unknown spender is denied") {
+    const json typed = {
+        {"types",
+         {{"EIP712Domain", {{{"name", "name"}, {"type", "string"}}, {{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}}},
+          {"PermitSingle", {{{"name", "details"}, {"type", "PermitDetails"}}, {{"name", "spender"}, {"type", "address"}}, {{"name", "sigDeadline"}, {"type", "uint256"}}}},
+          {"PermitDetails", {{{"name", "token"}, {"type", "address"}}, {{"name", "amount"}, {"type", "uint160"}}, {{"name", "expiration"}, {"type", "uint48"}}, {{"name", "nonce"}, {"type", "uint48"}}}}}},
+        {"primaryType", "PermitSingle"},
+        {"domain", {{"name", "Permit2"}, {"chainId", "1"}, {"verifyingContract", "0x000000000022D473030F116dDEE9F6B43aC78BA3"}}},
+        {"message",
+         {{"details", {{"token", cs(kUsdc)}, {"amount", "1461501637330902918203684832716283019655932542975"}, {"expiration", "1800000000"}, {"nonce", "0"}}},
+          {"spender", cs(kAttacker)},
+          {"sigDeadline", "1800000000"}}}};
+    auto parsed = parse_typed_data(typed);
+    REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message());
+    IntentContext ctx;
+    ctx.signer = kOps;
+    auto intent = intent_from_typed_data(*parsed, ctx);
+    REQUIRE(intent.has_value());
+    const Decision d = judge(load(base_policy()), *intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "unlimited-approval"));
+  }
+}
+
+TEST_SUITE("evaluate: protections") {
+  TEST_CASE("adding an owner is a configuration change, denied unless lifted") {
+    const AbiValue args[] = {AbiValue::address(kAttacker), AbiValue::uint(1)};
+    const Bytes data = encode_call(txguard::test::builtin_function("addOwnerWithThreshold(address,uint256)", "safe"), args);
+    const Decision d = judge(load(base_policy()), safe_intent(kSafe, data));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "safe-configuration-change"));
+
+    json rules = json::array({{{"id", "rotate"}, {"match", {{"leg", "configuration-change"}}}, {"effect", "hold"},
+                               {"hold", {{"approvers", {"alice", "bob"}}, {"quorum", 2}}}, {"lifts", "safe-configuration-change"}}});
+    const Decision held = judge(load(with_rules(base_policy(), rules)), safe_intent(kSafe, data));
+    CHECK(held.verdict == Verdict::kHold);
+  }
+
+  TEST_CASE("an unknown selector is denied; a rule naming the call and lifting it allows it") {
+    const Bytes data = from_hex("0xdeadbeef0000000000000000000000000000000000000000000000000000000000000001").value();
+    const Decision d = judge(load(base_policy()), safe_intent(kRouter, data));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "unknown-selector"));
+    json rules = json::array({{{"id", "router"}, {"match", {{"leg", "call"}, {"target", cs(kRouter)}, {"function", "0xdeadbeef"}}},
+                               {"effect", "allow"}, {"lifts", "unknown-selector"}}});
+    CHECK(judge(load(with_rules(base_policy(), rules)), safe_intent(kRouter, data)).verdict == Verdict::kAllow);
+    // The same rule without "lifts" does not allow it.
+    rules[0].erase("lifts");
+    CHECK(judge(load(with_rules(base_policy(), rules)), safe_intent(kRouter, data)).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("a Safe transaction that pays its relayer is denied as a gas refund") {
+    auto r = safe_request(kSafe, kUsdc, erc20_transfer(kCustomer, kUsdcUnit));
+    r.tx.gas_price = 1;
+    r.tx.safe_tx_gas = 100000;
+    const Decision d = judge(load(base_policy()), intent_of(r));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "gas-refund"));
+  }
+
+  TEST_CASE("contract creation is denied") {
+    const Intent intent = intent_of(txguard::test::transaction(kOps, std::nullopt, from_hex("0x6000").value()));
+    const Decision d = judge(load(base_policy()), intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "contract-creation"));
+  }
+
+  TEST_CASE("an EIP-7702 delegation is denied") {
+    auto t = txguard::test::transaction(kOps, kOps, {});
+    t.type = TxnType::kSetCode;
+    Authorization auth;
+    auth.chain_id = 1;
+    auth.address = kAttacker;
+    auth.authority = kOps;
+    t.authorization_list.push_back(auth);
+    const Decision d = judge(load(base_policy()), intent_of(t));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "eip7702-delegation"));
+  }
+
+  TEST_CASE("calldata that does not decode is denied even by a rule that lifts everything") {
+    // transfer(address,uint256) with a truncated argument.
+    Bytes data = erc20_transfer(kCustomer, 1);
+    data.resize(20);
+    json rules = json::array({{{"id", "anything"}, {"effect", "allow"},
+                               {"lifts", {"unsafe-delegatecall", "safe-configuration-change", "unknown-selector", "gas-refund",
+                                          "contract-creation", "eip7702-delegation", "unlimited-approval"}}}});
+    const Decision d = judge(load(with_rules(base_policy(), rules)), safe_intent(kUsdc, data));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "undecodable-call"));
+  }
+}
+
+TEST_SUITE("evaluate: matching") {
+  TEST_CASE("first match wins and no match denies") {
+    json rules = json::array({
+        {{"id", "deny-usdc"}, {"match", {{"asset", "USDC"}}}, {"effect", "deny"}},
+        {{"id", "allow-all"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"}},
+    });
+    const Policy p = load(with_rules(base_policy(), rules));
+    CHECK(judge(p, usdc_to(kCustomer, 1)).rule == "deny-usdc");
+    CHECK(judge(p, safe_intent(kCustomer, {}, Operation::kCall, 1)).verdict == Verdict::kAllow);
+    const Policy none = load(with_rules(base_policy(), json::array({{{"id", "eth-only"}, {"match", {{"asset", "ETH"}}}, {"effect", "allow"}}})));
+    const Decision d = judge(none, usdc_to(kCustomer, 1));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "no-matching-rule"));
+    CHECK(d.rule.empty());
+  }
+
+  TEST_CASE("amount comparisons are exact at the boundary, in whole units of the asset") {
+    json rules = json::array({{{"id", "small"}, {"match", {{"asset", "USDC"}, {"amount", {{"<=", "1000.5"}}}}}, {"effect", "allow"}}});
+    const Policy p = load(with_rules(base_policy(), rules));
+    CHECK(judge(p, usdc_to(kCustomer, U256(1'000'500'000))).verdict == Verdict::kAllow);
+    CHECK(judge(p, usdc_to(kCustomer, U256(1'000'500'001))).verdict == Verdict::kDeny);
+    CHECK(judge(p, usdc_to(kCustomer, U256(1'000'499'999))).verdict == Verdict::kAllow);
+  }
+
+  TEST_CASE("an amount condition on an undeclared token never lets an allow rule match, and always a deny rule") {
+    json rules = json::array({{{"id", "small"}, {"match", {{"amount", {{"<", "10"}}}}}, {"effect", "allow"}}});
+    const Intent unknown_token = safe_intent(kUnknownToken, erc20_transfer(kCustomer, 1));
+    CHECK(judge(load(with_rules(base_policy(), rules)), unknown_token).verdict == Verdict::kDeny);
+    json deny = json::array({{{"id", "big"}, {"match", {{"amount", {{">", "10"}}}}}, {"effect", "deny"}},
+                             {{"id", "rest"}, {"effect", "allow"}}});
+    const Decision d = judge(load(with_rules(base_policy(), deny)), unknown_token);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(d.rule == "big");
+  }
+
+  TEST_CASE("counterparty in a list, not in a list, and unknown") {
+    json rules = json::array({{{"id", "to-cold"}, {"match", {{"counterparty", "cold"}}}, {"effect", "allow"}},
+                              {{"id", "not-cold"}, {"match", {{"counterparty_not", {"cold", cs(kCustomer2)}}}}, {"effect", "hold"},
+                               {"hold", {{"approvers", {"alice"}}}}}});
+    const Policy p = load(with_rules(base_policy(), rules));
+    CHECK(judge(p, usdc_to(kCold, 1)).verdict == Verdict::kAllow);
+    CHECK(judge(p, usdc_to(kCustomer, 1)).verdict == Verdict::kHold);
+    CHECK(judge(p, usdc_to(kCustomer2, 1)).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("list matching ignores the case of an EVM address") {
+    json doc = base_policy();
+    std::string lower = "0x" + to_hex(kCold.view()).substr(2);
+    doc["lists"]["cold"]["addresses"] = {lower};
+    CHECK(judge(load(doc), usdc_to(kCold, 1)).rule == "sweep-to-cold");
+  }
+
+  TEST_CASE("function by signature or selector, target, operation and depth") {
+    const Bytes data = erc20_transfer(kCustomer, 5);
+    const auto verdict = [&](json match) {
+      json rules = json::array({{{"id", "r"}, {"match", match}, {"effect", "allow"}}});
+      return judge(load(with_rules(base_policy(), rules)), safe_intent(kUsdc, data)).verdict;
+    };
+    CHECK(verdict({{"function", "transfer(address,uint256)"}}) == Verdict::kAllow);
+    CHECK(verdict({{"function", "0xa9059cbb"}}) == Verdict::kAllow);
+    CHECK(verdict({{"function", "approve(address,uint256)"}}) == Verdict::kDeny);
+    CHECK(verdict({{"target", cs(kUsdc)}}) == Verdict::kAllow);
+    CHECK(verdict({{"target", cs(kUnknownToken)}}) == Verdict::kDeny);
+    CHECK(verdict({{"operation", "call"}}) == Verdict::kAllow);
+    CHECK(verdict({{"operation", "delegatecall"}}) == Verdict::kDeny);
+    CHECK(verdict({{"depth", {{"<=", "0"}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"depth", {{">", "0"}}}}) == Verdict::kDeny);
+    CHECK(verdict({{"request", "safe-transaction"}}) == Verdict::kAllow);
+    CHECK(verdict({{"request", "transaction"}}) == Verdict::kDeny);
+    CHECK(verdict({{"wallet", "hot"}}) == Verdict::kAllow);
+    CHECK(verdict({{"wallet", "ops"}}) == Verdict::kDeny);
+    CHECK(verdict({{"chain", 1}}) == Verdict::kAllow);
+    CHECK(verdict({{"chain", 5}}) == Verdict::kDeny);
+  }
+
+  TEST_CASE("decoded parameters: ==, !=, <, >, in and not_in, by name") {
+    const auto verdict = [&](json params, const U256& amount = 5) {
+      json rules = json::array({{{"id", "r"}, {"match", {{"params", params}}}, {"effect", "allow"}}});
+      return judge(load(with_rules(base_policy(), rules)), usdc_to(kCustomer, amount)).verdict;
+    };
+    const std::string lower_customer = "0x" + to_hex(kCustomer.view()).substr(2);
+    CHECK(verdict({{"to", {{"==", lower_customer}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"to", {{"!=", cs(kCustomer)}}}}) == Verdict::kDeny);
+    CHECK(verdict({{"value", {{"<", "6"}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"value", {{"<", "5"}}}}) == Verdict::kDeny);
+    CHECK(verdict({{"value", {{">", "4"}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"value", {{"==", "5"}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"to", {{"in", "cold"}}}}) == Verdict::kDeny);
+    CHECK(verdict({{"to", {{"not_in", "cold"}}}}) == Verdict::kAllow);
+    CHECK(verdict({{"to", {{"in", json::array({cs(kCustomer), cs(kCold)})}}}}) == Verdict::kAllow);
+    // A parameter the function does not have is unknown: it never lets an allow rule match.
+    CHECK(verdict({{"spender", {{"==", cs(kCustomer)}}}}) == Verdict::kDeny);
+    // < on an address is unknown too.
+    CHECK(verdict({{"to", {{"<", "5"}}}}) == Verdict::kDeny);
+  }
+
+  TEST_CASE("requester") {
+    json rules = json::array({{{"id", "r"}, {"match", {{"requester", {"treasury", "ops-bot"}}}}, {"effect", "allow"}}});
+    const Policy p = load(with_rules(base_policy(), rules));
+    EmptyStateView empty;
+    CHECK(judge(p, usdc_to(kCustomer, 1), empty, {}, kNow, "ops-bot").verdict == Verdict::kAllow);
+    CHECK(judge(p, usdc_to(kCustomer, 1), empty, {}, kNow, "intern").verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("a deny rule on any address in a list covers every address the request touches") {
+    // The sanctioned address is only an argument of an approve, not a transfer's counterparty.
+    const Decision d = judge(load(base_policy()), safe_intent(kUsdc, erc20_approve(kSanctioned, 1)));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(reason_of(d, "sanctioned-address").address == kSanctioned);
+  }
+}
+
+TEST_SUITE("evaluate: wallets") {
+  TEST_CASE("a request for an undeclared wallet is denied") {
+    const Intent intent = intent_of(safe_request(kCustomer, kUsdc, erc20_transfer(kCold, 1)));
+    const Decision d = judge(load(base_policy()), intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "unknown-wallet"));
+  }
+
+  TEST_CASE("a request for a declared wallet on another chain is denied") {
+    const Intent intent = intent_of(safe_request(kSafe, kUsdc, erc20_transfer(kCold, 1), Operation::kCall, 0,
+                                                 SafeVersion::k1_4_1, 10));
+    const Decision d = judge(load(base_policy()), intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "chain-mismatch"));
+  }
+
+  TEST_CASE("a Safe request hashed for another Safe version than the pinned one is denied") {
+    const Intent intent = safe_intent(kUsdc, erc20_transfer(kCold, 1), Operation::kCall, 0, SafeVersion::k1_3_0);
+    const Decision d = judge(load(base_policy()), intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "safe-version-mismatch"));
+  }
+
+  TEST_CASE("a transaction from a declared account is judged by the rules") {
+    const Intent intent = intent_of(txguard::test::transaction(kOps, kUsdc, erc20_transfer(kCold, 1)));
+    CHECK(judge(load(base_policy()), intent).rule == "sweep-to-cold");
+  }
+}
+
+TEST_SUITE("evaluate: USD prices") {
+  PriceTable eth_price(const std::string& usd, TimeMs at) {
+    auto t = parse_price_table(json{{"prices", {{"ETH", {{"usd", usd}, {"at", at}}}}}}.dump());
+    REQUIRE(t.has_value());
+    return *t;
+  }
+
+  TEST_CASE("a USD condition uses the price table and fixed prices") {
+    const Policy p = load(base_policy());
+    EmptyStateView empty;
+    // 20 ETH at 3000 = 60,000 USD > 50,000: held.
+    const Intent eth = safe_intent(kCustomer, {}, Operation::kCall, 20 * kEther);
+    const Decision d = judge(p, eth, empty, eth_price("3000", kNow - 60'000));
+    CHECK(d.verdict == Verdict::kHold);
+    REQUIRE(d.legs.size() == 1);
+    CHECK(d.legs[0].usd_micro == U256(60'000'000'000));
+    // USDC has a fixed price of 1.
+    CHECK(judge(p, usdc_to(kCustomer, 50'001 * kUsdcUnit)).verdict == Verdict::kHold);
+    CHECK(judge(p, usdc_to(kCustomer, 50'000 * kUsdcUnit)).verdict == Verdict::kAllow);
+  }
+
+  TEST_CASE("a missing or stale price never lets a USD rule pass") {
+    const Policy p = load(base_policy());
+    EmptyStateView empty;
+    const Intent eth = safe_intent(kCustomer, {}, Operation::kCall, kEther);
+    const Decision missing = judge(p, eth, empty, PriceTable{});
+    CHECK(missing.verdict == Verdict::kHold);  // the hold rule's USD condition is unknown: it matches (fail closed)
+    const Decision stale = judge(p, eth, empty, eth_price("3000", kNow - 16 * 60'000));
+    CHECK(stale.verdict == Verdict::kHold);
+    const Decision fresh = judge(p, eth, empty, eth_price("3000", kNow - 14 * 60'000));
+    CHECK(fresh.verdict == Verdict::kAllow);
+    // With only an allow rule that has a USD limit, a missing price denies.
+    json rules = json::array({{{"id", "w"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"}, {"limits", "daily-usd"}}});
+    const Decision denied = judge(load(with_rules(base_policy(), rules)), eth, empty, PriceTable{});
+    CHECK(denied.verdict == Verdict::kDeny);
+    CHECK(has_reason(denied, "price-unavailable"));
+  }
+
+  TEST_CASE("prices.when_missing can hold instead of deny") {
+    json doc = with_rules(base_policy(), json::array({{{"id", "w"}, {"match", {{"usd", {{"<", "1000"}}}}}, {"effect", "allow"}}}));
+    doc["prices"]["when_missing"] = {{"hold", {{"approvers", {"alice", "bob"}}, {"quorum", 1}}}};
+    EmptyStateView empty;
+    const Decision d = judge(load(doc), safe_intent(kCustomer, {}, Operation::kCall, kEther), empty, PriceTable{});
+    CHECK(d.verdict == Verdict::kHold);
+    REQUIRE(d.holds.size() == 1);
+    CHECK(d.holds[0].rule == "prices.when_missing");
+    CHECK(has_reason(d, "price-unavailable"));
+  }
+}
+
+TEST_SUITE("evaluate: limits and holds") {
+  TEST_CASE("a held request carries its approvers, quorum, delay and expiry and reserves its amount") {
+    const Decision d = judge(load(base_policy()), usdc_to(kCustomer, 55'000 * kUsdcUnit));
+    CHECK(d.verdict == Verdict::kHold);
+    REQUIRE(d.holds.size() == 1);
+    CHECK(d.holds[0].approvers == std::vector<std::string>{"alice", "bob", "carol"});
+    CHECK(d.holds[0].quorum == 2);
+    CHECK(d.holds[0].not_before_ms == kNow + 600'000);
+    CHECK(d.holds[0].expires_at_ms == kNow + 86'400'000);
+    REQUIRE(d.effects.size() == 1);
+    const auto* reserve = std::get_if<Reserve>(&d.effects[0]);
+    REQUIRE(reserve);
+    CHECK(reserve->amount == U256(55'000'000'000));
+    CHECK(reserve->expires_ms == kNow + 86'400'000);
+  }
+
+  TEST_CASE("an allowed request debits every limit of its rule, adding up legs of one ledger first") {
+    const std::vector<txguard::test::BatchItem> items = {
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 30'000 * kUsdcUnit)},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 30'000 * kUsdcUnit)},
+    };
+    const Intent batch = safe_intent(kMultiSendCallOnly141, multisend_call(items), Operation::kDelegateCall);
+    // Each leg alone fits the 60,000 per-destination limit with 1 USD used; together they do not.
+    FixedState used(U256(1'000'000));
+    const Decision d = judge(load(base_policy()), batch, used);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "limit-exceeded"));
+    CHECK(d.effects.empty());
+    FixedState none(U256(0));
+    const Decision ok = judge(load(base_policy()), batch, none);
+    CHECK(ok.verdict == Verdict::kAllow);
+    CHECK(ok.effects.size() == 2);  // one debit per ledger: daily-usd, dest-daily-usd
+  }
+
+  TEST_CASE("a denied request reads no limits and consumes nothing") {
+    FixedState used(U256(0));
+    const Decision d = judge(load(base_policy()), usdc_to(kSanctioned, 1));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(d.inputs.reads.empty());
+    CHECK(d.effects.empty());
+  }
+
+  TEST_CASE("a state store failure is an error, not a decision") {
+    FailingState failing;
+    EvalInput in{nullptr, "ops-bot", kNow, "d"};
+    const Intent intent = usdc_to(kCustomer, 1);
+    in.intent = &intent;
+    auto d = evaluate(load(base_policy()), in, {}, failing);
+    REQUIRE_FALSE(d.has_value());
+    CHECK(d.error().code == StateErrc::kUnavailable);
+  }
+
+  TEST_CASE("the same inputs give the same decision, and the recorded inputs replay it") {
+    const Policy p = load(base_policy());
+    FixedState state(U256(7'000'000));
+    const Intent intent = usdc_to(kCustomer, 100 * kUsdcUnit);
+    const Decision a = judge(p, intent, state);
+    const Decision b = judge(p, intent, state);
+    CHECK(to_json(a) == to_json(b));
+    CHECK(a.effects == b.effects);
+    ReplayStateView replay(a.inputs);
+    const Decision c = judge(p, intent, replay);
+    CHECK(to_json(c) == to_json(a));
+    CHECK(c.effects == a.effects);
+  }
+
+  TEST_CASE("a count bucket scoped per requester") {
+    json doc = base_policy();
+    doc["limits"]["burst"] = {{"bucket", {{"refill_per_second", "0.5"}}}, {"max_count", 2}, {"per", "requester"}};
+    doc["rules"] = json::array({{{"id", "w"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"}, {"limits", "burst"}}});
+    const Policy p = load(doc);
+    const std::vector<txguard::test::BatchItem> three = {
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 1)},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 2)},
+        {Operation::kCall, kUsdc, 0, erc20_transfer(kCustomer, 3)},
+    };
+    const Intent batch3 = safe_intent(kMultiSendCallOnly141, multisend_call(three), Operation::kDelegateCall);
+    const Intent batch2 = safe_intent(kMultiSendCallOnly141, multisend_call(std::vector<txguard::test::BatchItem>(three.begin(), three.begin() + 2)), Operation::kDelegateCall);
+    EmptyStateView empty;
+    CHECK(judge(p, batch3, empty).verdict == Verdict::kDeny);
+    const Decision d = judge(p, batch2, empty);
+    CHECK(d.verdict == Verdict::kAllow);
+    REQUIRE(d.limits.size() == 1);
+    CHECK(d.limits[0].scope == "requester=ops-bot");
+  }
+}
+
+TEST_SUITE("evaluate: legs") {
+  TEST_CASE("a native transfer with calldata is a transfer leg and a call leg") {
+    const Bytes deposit = encode_call(txguard::test::builtin_function("deposit()", "weth"), std::span<const AbiValue>{});
+    const auto legs = legs_of(safe_intent(kUnknownToken, deposit, Operation::kCall, kEther), load(base_policy()));
+    REQUIRE(legs.size() == 2);
+    CHECK(legs[0].kind == LegKind::kTransfer);
+    CHECK(legs[1].kind == LegKind::kCall);
+  }
+
+  TEST_CASE("a token transfer explains its call") {
+    const auto legs = legs_of(usdc_to(kCustomer, 1), load(base_policy()));
+    REQUIRE(legs.size() == 1);
+    CHECK(legs[0].kind == LegKind::kTransfer);
+    CHECK(legs[0].asset == std::optional<std::size_t>(1));
+    CHECK(legs[0].counterparty == kCustomer);
+  }
+
+  TEST_CASE("typed data that is neither a permit nor a Safe transaction is one message leg, denied by default") {
+    const json typed = {{"types", {{"EIP712Domain", {{{"name", "name"}, {"type", "string"}}}}, {"Mail", {{{"name", "text"}, {"type", "string"}}}}}},
+                        {"primaryType", "Mail"},
+                        {"domain", {{"name", "x"}}},
+                        {"message", {{"text", "hello"}}}};
+    IntentContext ctx;
+    ctx.signer = kOps;
+    ctx.chain_id = 1;
+    auto intent = intent_from_typed_data(parse_typed_data(typed).value(), ctx);
+    REQUIRE(intent.has_value());
+    const Decision d = judge(load(base_policy()), *intent);
+    REQUIRE(d.legs.size() == 1);
+    CHECK(d.legs[0].leg.kind == LegKind::kMessage);
+    CHECK(d.verdict == Verdict::kDeny);
+    json rules = json::array({{{"id", "msgs"}, {"match", {{"leg", "message"}}}, {"effect", "allow"}}});
+    CHECK(judge(load(with_rules(base_policy(), rules)), *intent).verdict == Verdict::kAllow);
+  }
+}
