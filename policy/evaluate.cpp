@@ -539,7 +539,9 @@ class Evaluator {
       }
       out.usd_micro = usd;
       out.rule = rule.id;
-      if (m.needs_price && rule.effect == RuleEffect::kAllow) {
+      // A rule that would let the leg through (now, or once approved) never does so on a USD value it
+      // cannot compute: prices.when_missing decides.
+      if (m.needs_price) {
         if (policy_.prices.hold_when_missing) {
           out.verdict = Verdict::kHold;
           add_hold("prices.when_missing", *policy_.prices.hold_when_missing);

@@ -19,8 +19,10 @@
 //      evaluated for the leg (an amount of an unknown token, a parameter the call does not have) are
 //      unknown: an unknown condition never lets an allow rule match, and always lets a deny or hold
 //      rule match. An allow or hold rule that does not lift every protection of the leg is passed over.
-//      A USD condition or USD limit that needs a price that is missing or older than prices.max_age
-//      makes the leg deny ("price-unavailable") or hold (prices.when_missing). No match: deny
+//      When an allow or hold rule matches but needs a USD value (a USD condition or USD limit) whose
+//      price is missing or older than prices.max_age, the leg is denied ("price-unavailable") or held
+//      for the approvers of prices.when_missing; a deny rule whose USD condition cannot be computed
+//      matches. No match: deny
 //      ("no-matching-rule", or the leg's protection codes).
 //   5. The request is denied if any leg is denied, held if any leg is held, allowed otherwise.
 //   6. For a request that is not denied, the limits of the rules that matched are checked: amounts

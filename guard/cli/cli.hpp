@@ -5,10 +5,14 @@
 // verify) add their own: 10 deny / invalid, 11 hold.
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "policy/codec/intent.hpp"
+#include "policy/codec/transaction.hpp"
 
 namespace txguard::cli {
 
@@ -17,16 +21,31 @@ inline constexpr int kExitUsage = 64;
 inline constexpr int kExitDataErr = 65;
 inline constexpr int kExitNoInput = 66;
 inline constexpr int kExitSoftware = 70;
+inline constexpr int kExitCantCreate = 73;
+inline constexpr int kExitTempFail = 75;  // the state store could not be read or locked: try again
+inline constexpr int kExitDeny = 10;
+inline constexpr int kExitHold = 11;
 
 using Args = std::span<const std::string_view>;
 
 int run_decode(Args args);
 int run_lists(Args args);
+int run_policy(Args args);
+int run_eval(Args args);
 int run_keys(Args args);
 
 /// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
 /// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is
 /// removed. On failure prints one line to stderr and returns nullopt (exit kExitNoInput).
 std::optional<std::string> read_input(std::optional<std::string_view> arg, std::string_view command);
+
+/// Decodes a signing request to its intent: a raw transaction (0x-hex), a Safe transaction (JSON with
+/// the Safe Transaction Service field names) or eth_signTypedData_v4 JSON. The error is one line
+/// naming what is wrong and where ("Safe transaction: invalid-field at $.value: ...").
+std::expected<codec::Intent, std::string> decode_request(const std::string& text, const codec::IntentContext& context,
+                                                         const codec::TxnDecodeOptions& options = {});
+
+/// The whole file, or why it cannot be read ("cannot open: No such file or directory").
+std::expected<std::string, std::string> read_file(const std::string& path);
 
 }  // namespace txguard::cli

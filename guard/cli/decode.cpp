@@ -136,27 +136,11 @@ int run_decode(Args args) {
   if (!text) return kExitNoInput;
   if (text->empty()) return usage_error("no input");
 
-  Decoded<Intent> intent = fail(DecodeErrc::kInvalidJson, 0, "$");
-  if ((*text)[0] == '{') {
-    auto json = parse_json_strict(*text);
-    if (!json) return data_error("input", json.error());
-    if (json->contains("types") || json->contains("primaryType")) {
-      auto typed = parse_typed_data(*json);
-      if (!typed) return data_error("typed data", typed.error());
-      intent = intent_from_typed_data(*typed, context);
-    } else {
-      auto request = parse_safe_tx_request(*json);
-      if (!request) return data_error("Safe transaction", request.error());
-      intent = intent_from_safe_request(*request, context);
-    }
-  } else {
-    auto raw = from_hex(*text);
-    if (!raw) return data_error("transaction hex", raw.error());
-    auto txn = decode_transaction(*raw, txn_options);
-    if (!txn) return data_error("transaction", txn.error());
-    intent = intent_from_transaction(*txn, context);
+  auto intent = decode_request(*text, context, txn_options);
+  if (!intent) {
+    std::fprintf(stderr, "txguard decode: %s\n", intent.error().c_str());
+    return kExitDataErr;
   }
-  if (!intent) return data_error("input", intent.error());
   std::cout << to_json(*intent).dump(2) << '\n';
   return kExitOk;
 }

@@ -1,10 +1,15 @@
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 
 #include "guard/cli/cli.hpp"
+#include "policy/codec/eip712.hpp"
+#include "policy/codec/json_value.hpp"
+#include "policy/codec/safe.hpp"
 
 namespace txguard::cli {
 
@@ -33,6 +38,45 @@ std::optional<std::string> read_input(std::optional<std::string_view> arg, std::
     ++start;
   }
   return text.substr(start);
+}
+
+std::expected<codec::Intent, std::string> decode_request(const std::string& text, const codec::IntentContext& context,
+                                                         const codec::TxnDecodeOptions& options) {
+  using namespace txguard::codec;
+  const auto error = [](std::string_view what, const DecodeError& e) {
+    return std::unexpected(std::string(what) + ": " + e.message());
+  };
+  if (text.empty()) return std::unexpected(std::string("empty request"));
+  Decoded<Intent> intent = fail(DecodeErrc::kInvalidJson, 0, "$");
+  if (text[0] == '{') {
+    auto json = parse_json_strict(text);
+    if (!json) return error("input", json.error());
+    if (json->contains("types") || json->contains("primaryType")) {
+      auto typed = parse_typed_data(*json);
+      if (!typed) return error("typed data", typed.error());
+      intent = intent_from_typed_data(*typed, context);
+    } else {
+      auto request = parse_safe_tx_request(*json);
+      if (!request) return error("Safe transaction", request.error());
+      intent = intent_from_safe_request(*request, context);
+    }
+  } else {
+    auto raw = from_hex(text);
+    if (!raw) return error("transaction hex", raw.error());
+    auto txn = decode_transaction(*raw, options);
+    if (!txn) return error("transaction", txn.error());
+    intent = intent_from_transaction(*txn, context);
+  }
+  if (!intent) return error("input", intent.error());
+  return std::move(*intent);
+}
+
+std::expected<std::string, std::string> read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return std::unexpected("cannot open: " + std::string(std::strerror(errno)));
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) return std::unexpected("read error: " + std::string(std::strerror(errno)));
+  return text;
 }
 
 }  // namespace txguard::cli

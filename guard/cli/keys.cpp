@@ -27,8 +27,6 @@ namespace {
 
 using namespace txguard::signers;
 
-// sysexits(3) EX_CANTCREAT: the output file cannot be created (or already exists).
-constexpr int kExitCantCreate = 73;
 // A passphrase or key file is a line of text; anything far larger is not one.
 constexpr std::size_t kMaxSecretFileBytes = 4096;
 

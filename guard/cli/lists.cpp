@@ -22,8 +22,6 @@ namespace {
 
 using namespace txguard::policy;
 
-// sysexits(3) EX_CANTCREAT: the output file cannot be written.
-constexpr int kExitCantCreate = 73;
 
 constexpr std::string_view kListsUsage =
     "usage: txguard lists import --format FORMAT [options] INPUT\n"

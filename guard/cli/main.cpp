@@ -17,6 +17,10 @@ constexpr std::string_view kUsage =
     "  lists import|show  make a txguard list file from an OFAC SDN file, CSV, JSON or plain\n"
     "                   lines (import), or print a list file's name, count and hash (show)\n"
     "  keys new|import|address|list  the co-signer's encrypted keystores (V3 JSON, as geth)\n"
+    "  policy check FILE  validate a policy and print its hash; every problem names the file,\n"
+    "                   the JSON path and the fix\n"
+    "  eval --policy FILE --request FILE [--state DB] [--at TIME]\n"
+    "                   judge one request and print the decision (exit 0 allow, 10 deny, 11 hold)\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -35,6 +39,8 @@ int main(int argc, char** argv) {
   try {
     if (command == "decode") return txguard::cli::run_decode(rest);
     if (command == "lists") return txguard::cli::run_lists(rest);
+    if (command == "policy") return txguard::cli::run_policy(rest);
+    if (command == "eval") return txguard::cli::run_eval(rest);
     if (command == "keys") return txguard::cli::run_keys(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);

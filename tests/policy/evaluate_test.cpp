@@ -504,9 +504,12 @@ TEST_SUITE("evaluate: USD prices") {
     EmptyStateView empty;
     const Intent eth = safe_intent(kCustomer, {}, Operation::kCall, kEther);
     const Decision missing = judge(p, eth, empty, PriceTable{});
-    CHECK(missing.verdict == Verdict::kHold);  // the hold rule's USD condition is unknown: it matches (fail closed)
+    CHECK(missing.verdict == Verdict::kDeny);
+    CHECK(has_reason(missing, "price-unavailable"));
+    CHECK(missing.effects.empty());
     const Decision stale = judge(p, eth, empty, eth_price("3000", kNow - 16 * 60'000));
-    CHECK(stale.verdict == Verdict::kHold);
+    CHECK(stale.verdict == Verdict::kDeny);
+    CHECK(has_reason(stale, "price-unavailable"));
     const Decision fresh = judge(p, eth, empty, eth_price("3000", kNow - 14 * 60'000));
     CHECK(fresh.verdict == Verdict::kAllow);
     // With only an allow rule that has a USD limit, a missing price denies.
@@ -514,6 +517,16 @@ TEST_SUITE("evaluate: USD prices") {
     const Decision denied = judge(load(with_rules(base_policy(), rules)), eth, empty, PriceTable{});
     CHECK(denied.verdict == Verdict::kDeny);
     CHECK(has_reason(denied, "price-unavailable"));
+  }
+
+  TEST_CASE("a deny rule whose USD condition cannot be computed matches") {
+    json rules = json::array({{{"id", "big"}, {"match", {{"usd", {{">", "10"}}}}}, {"effect", "deny"}},
+                              {{"id", "rest"}, {"effect", "allow"}}});
+    EmptyStateView empty;
+    const Decision d = judge(load(with_rules(base_policy(), rules)), safe_intent(kCustomer, {}, Operation::kCall, 1), empty,
+                             PriceTable{});
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(d.rule == "big");
   }
 
   TEST_CASE("prices.when_missing can hold instead of deny") {
