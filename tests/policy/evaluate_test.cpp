@@ -3,6 +3,7 @@
 #include "tests/support/builders.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -625,6 +626,36 @@ TEST_SUITE("evaluate: limits and holds") {
     CHECK(d.verdict == Verdict::kAllow);
     REQUIRE(d.limits.size() == 1);
     CHECK(d.limits[0].scope == "requester=ops-bot");
+  }
+}
+
+TEST_SUITE("evaluate: limit scopes") {
+  TEST_CASE("each scope component separates ledgers: wallet, asset, destination, rule, requester") {
+    json doc = base_policy();
+    doc["limits"] = {{"all", {{"window", "1h"}, {"max_usd", "100"}, {"per", {"wallet", "asset", "destination", "rule", "requester"}}}},
+                     {"global", {{"window", "1h"}, {"max_count", 5}}},
+                     {"usdc-units", {{"window", "1h"}, {"max", "2.5"}, {"asset", "USDC"}}}};
+    doc["rules"] = json::array({{{"id", "w"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"},
+                                 {"limits", {"all", "global", "usdc-units"}}}});
+    const Policy p = load(doc);
+    const Decision d = judge(p, usdc_to(kCustomer, 2 * kUsdcUnit));
+    REQUIRE(d.limits.size() == 3);
+    std::map<std::string, LimitUse> by;
+    for (const auto& l : d.limits) by[l.limit] = l;
+    CHECK(by["all"].scope == "wallet=0x" + to_hex(kSafe.view()).substr(2) + ";asset=usdc;dest=0x" +
+                                 to_hex(kCustomer.view()).substr(2) + ";rule=w;requester=ops-bot");
+    CHECK(by["all"].amount == U256(2'000'000));  // micro-USD
+    CHECK(by["global"].scope == "*");
+    CHECK(by["global"].amount == U256(1000));    // one leg, in thousandths
+    CHECK(by["usdc-units"].amount == U256(2'000'000));
+    // 2.5 USDC is the unit limit: 2.5 passes, 2.500001 does not.
+    CHECK(judge(p, usdc_to(kCustomer, 2'500'000)).verdict == Verdict::kAllow);
+    CHECK(judge(p, usdc_to(kCustomer, 2'500'001)).verdict == Verdict::kDeny);
+    // An ETH transfer does not count in the USDC-unit limit.
+    EmptyStateView empty;
+    auto prices = parse_price_table(R"({"prices": {"ETH": {"usd": "1", "at": 1795341600000}}})").value();
+    const Decision eth = judge(p, safe_intent(kCustomer, {}, Operation::kCall, kEther), empty, prices);
+    CHECK(eth.limits.size() == 2);
   }
 }
 
