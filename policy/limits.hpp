@@ -37,7 +37,7 @@ namespace txguard::policy {
 struct SlidingWindow {
   TimeMs duration_ms = 0;
   U256 max;
-  auto operator<=>(const SlidingWindow&) const = default;
+  bool operator==(const SlidingWindow&) const = default;
 };
 
 /// tokens = min(capacity, tokens + elapsed * refill_per_second); a debit needs tokens >= amount.
@@ -48,7 +48,7 @@ struct SlidingWindow {
 struct TokenBucket {
   U256 capacity;
   U256 refill_per_second;
-  auto operator<=>(const TokenBucket&) const = default;
+  bool operator==(const TokenBucket&) const = default;
 };
 
 /// Why a limit definition cannot be used, or nullopt when it is valid.
@@ -63,7 +63,7 @@ struct Debit {
   LedgerKey key;
   U256 amount;
   TimeMs at_ms = 0;
-  auto operator<=>(const Debit&) const = default;
+  bool operator==(const Debit&) const = default;
 };
 /// Store `state` as the bucket's new level. `limit` is stored with it so that releasing a reserved
 /// bucket amount can refund it correctly later.
@@ -71,7 +71,7 @@ struct BucketSet {
   LedgerKey key;
   BucketState state;
   TokenBucket limit;
-  auto operator<=>(const BucketSet&) const = default;
+  bool operator==(const BucketSet&) const = default;
 };
 enum class ReservationKind { kWindow = 1, kBucket = 2 };
 /// Hold `amount` for a pending request. A window reservation counts in window_sum like a debit dated
@@ -85,7 +85,7 @@ struct Reserve {
   U256 amount;
   TimeMs at_ms = 0;
   TimeMs expires_ms = 0;
-  auto operator<=>(const Reserve&) const = default;
+  bool operator==(const Reserve&) const = default;
 };
 /// The held request was approved: its reservation becomes a debit at its original time.
 struct CommitReservation {

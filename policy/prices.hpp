@@ -26,7 +26,7 @@ namespace txguard::policy {
 struct Price {
   Decimal usd;        // per whole unit
   TimeMs at_ms = 0;   // when observed
-  auto operator<=>(const Price&) const = default;
+  bool operator==(const Price&) const = default;
 };
 
 struct PriceTable {

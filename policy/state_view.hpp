@@ -98,7 +98,7 @@ struct BucketState {
   U256 milli_tokens;
   TimeMs updated_ms = 0;
 
-  auto operator<=>(const BucketState&) const = default;
+  bool operator==(const BucketState&) const = default;
 };
 
 /// Read-only state. Every method may fail (the store is a database); evaluation must then fail
@@ -121,12 +121,12 @@ struct WindowRead {
   LedgerKey key;
   TimeMs after_ms = 0;
   U256 sum;
-  auto operator<=>(const WindowRead&) const = default;
+  bool operator==(const WindowRead&) const = default;
 };
 struct BucketRead {
   LedgerKey key;
   std::optional<BucketState> state;
-  auto operator<=>(const BucketRead&) const = default;
+  bool operator==(const BucketRead&) const = default;
 };
 using StateRead = std::variant<WindowRead, BucketRead>;
 

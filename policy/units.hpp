@@ -21,7 +21,7 @@ namespace txguard::policy {
 struct Decimal {
   U256 digits;
   unsigned scale = 0;
-  auto operator<=>(const Decimal&) const = default;
+  bool operator==(const Decimal&) const = default;
 };
 
 /// Parses "123", "0.5", "1500.25". Refuses a sign, an exponent, a leading or trailing '.', white
