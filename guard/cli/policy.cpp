@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -53,10 +54,11 @@ constexpr std::string_view kEvalUsage =
     "  --prices FILE      the price table (default: the policy's prices.file)\n"
     "  --shadow FILE      also evaluate this policy, without effects, and print its decision as \"shadow\"\n"
     "  --signer ADDR      the account that signs (typed data, unsigned transactions)\n"
-    "  --decision-id ID   names the decision and its reservations (default: eval-<time>)\n"
+    "  --decision-id ID   names the decision and its reservations (default: eval-<time>-<random>)\n"
     "\n"
     "exit status: 0 allow, 10 deny, 11 hold, 64 usage error, 65 bad policy or request, 66 a file that\n"
-    "cannot be read, 75 the state store is unavailable (nothing was changed).\n";
+    "cannot be read or a state store that is not one, 75 the state store is unavailable or failed\n"
+    "(nothing was changed).\n";
 
 int usage(std::string_view command, const std::string& message) {
   std::fprintf(stderr, "txguard %.*s: %s\n(run 'txguard %.*s --help' for usage)\n", static_cast<int>(command.size()),
@@ -211,7 +213,14 @@ int run_eval(Args args) {
   const policy::TimeMs now =
       at.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                       .count());
-  policy::EvalInput input{&*intent, requester, now, decision_id.value_or("eval-" + std::to_string(now))};
+  // Reservations are named after the decision: two runs at the same --at must not collide.
+  if (!decision_id) {
+    std::random_device rd;
+    char suffix[9];
+    std::snprintf(suffix, sizeof suffix, "%08x", rd());
+    decision_id = "eval-" + std::to_string(now) + "-" + suffix;
+  }
+  policy::EvalInput input{&*intent, requester, now, *decision_id};
 
   std::optional<policy::PriceTable> shadow_prices;
   if (shadow) {
@@ -250,7 +259,8 @@ int run_eval(Args args) {
     auto applied = (*store)->transact(judge);
     if (!applied) {
       std::fprintf(stderr, "txguard eval: state %s: %s\n", state_path->c_str(), applied.error().message().c_str());
-      return kExitTempFail;
+      const auto code = applied.error().code;
+      return code == policy::StateErrc::kUnavailable || code == policy::StateErrc::kIo ? kExitTempFail : kExitDataErr;
     }
   } else {
     const policy::EmptyStateView empty;

@@ -104,6 +104,15 @@ check "one more base unit denied" 10 "$txguard" eval --policy "$hot" --request "
 usdc_transfer 23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f 1000000000 33 >"$tmp/other.json"
 check "another destination still has room" 0 "$txguard" eval --policy "$hot" --request "$tmp/other.json" --at "$at" --state "$db"
 
+# Two held requests at the same --at get distinct reservations (the default decision id is unique);
+# reusing an explicit decision id is refused and changes nothing.
+usdc_transfer "$customer" 100000010000 40 >"$tmp/held.json"        # 100,000.01 USDC: just above the hold threshold
+check "held at time t" 11 "$txguard" eval --policy "$hot" --request "$tmp/held.json" --at "$at" --state "$tmp/holds.db"
+check "held again at time t" 11 "$txguard" eval --policy "$hot" --request "$tmp/held.json" --at "$at" --state "$tmp/holds.db"
+check "held with an explicit id" 11 "$txguard" eval --policy "$hot" --request "$tmp/held.json" --at "$at" --state "$tmp/holds2.db" --decision-id h1
+check "a reused decision id is refused" 65 "$txguard" eval --policy "$hot" --request "$tmp/held.json" --at "$at" --state "$tmp/holds2.db" --decision-id h1
+expect_err "reused id named" "duplicate"
+
 # Shadow: a stricter copy of the policy (every withdrawal held) is evaluated and printed, not enforced.
 sed 's/"usd": {">": "100000"}/"usd": {">": "0"}/' "$hot" >"$examples/.shadow.policy.json"
 check "shadow does not change the verdict" 0 "$txguard" eval --policy "$hot" --shadow "$examples/.shadow.policy.json" --request "$tmp/small.json" --at "$at"
