@@ -1,0 +1,180 @@
+// Who may talk to txguard: bearer tokens and roles on the plain server (none or a wrong token ->
+// 401, a token of the wrong role -> 403, health without a token), `txguard token new`, malformed
+// requests (400 naming the JSON path), and a second server with TLS and required client
+// certificates (CA, server and client certificates made with the openssl command line): a client
+// with a certificate from the CA is served, one without a certificate or with a certificate from
+// another CA is refused.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEther } from 'viem';
+import { signHash } from './chain.mjs';
+import { OWNER_A, OWNER_B, cosignBody, customer, expectCosigned } from './guard.mjs';
+import { describeResponse, expect, expectEqual, httpCall, runCommand } from './util.mjs';
+
+export const name = 'auth';
+export const needsGuard = true;
+
+let safe;
+
+export async function prepare({ chain, env }) {
+  safe = await chain.createSafe({ version: '1.4.1', owners: [OWNER_A.address, OWNER_B.address, env.guardAddress], threshold: 2, fundEth: parseEther('5') });
+  env.addSafe('auth-tls', safe);
+}
+
+async function openssl(args, cwd) {
+  const r = await runCommand('openssl', args, { cwd });
+  if (r.code !== 0) throw new Error(`openssl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+}
+
+/** A P-256 key and a certificate for it signed by caName (or self-signed CA when caName is null). */
+async function makeCert(dir, nameStem, subject, { ca, extensions }) {
+  if (!ca) {
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', `${nameStem}.key`, '-out', `${nameStem}.crt`, '-days', '2', '-subj', subject,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    return;
+  }
+  writeFileSync(join(dir, `${nameStem}.ext`), `${extensions.join('\n')}\n`);
+  await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${nameStem}.key`, '-out', `${nameStem}.csr`, '-subj', subject], dir);
+  await openssl(['x509', '-req', '-in', `${nameStem}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial',
+    `0x${createHash('sha256').update(nameStem).digest('hex').slice(0, 16)}`, '-days', '2', '-out', `${nameStem}.crt`,
+    '-extfile', `${nameStem}.ext`], dir);
+}
+
+export async function run({ chain, env, server }, checks) {
+  checks.prefix = 'auth';
+
+  await checks.check('/healthz and /readyz answer 200 without a token', async () => {
+    const health = await server.call('GET', '/healthz', { token: null });
+    expectEqual(health.status, 200, `/healthz (${describeResponse(health)})`);
+    expectEqual(health.json?.status, 'ok', '/healthz body');
+    const ready = await server.call('GET', '/readyz', { token: null });
+    expectEqual(ready.status, 200, `/readyz (${describeResponse(ready)})`);
+  });
+
+  const someTx = async () => cosignBody(safe, await chain.buildSafeTx(safe, { to: customer('auth'), value: 1n }));
+
+  await checks.check('cosign without a token: 401 unauthenticated', async () => {
+    const res = await server.call('POST', '/v1/safe/cosign', { token: null, body: await someTx() });
+    expectEqual(res.status, 401, `status (${describeResponse(res)})`);
+    expectEqual(res.json?.error?.code, 'unauthenticated', 'error.code');
+  });
+
+  await checks.check('cosign with a wrong token: 401 unauthenticated', async () => {
+    const res = await server.call('POST', '/v1/safe/cosign', { token: { raw: `${env.tokens.ops}x` }, body: await someTx() });
+    expectEqual(res.status, 401, `status (${describeResponse(res)})`);
+    expectEqual(res.json?.error?.code, 'unauthenticated', 'error.code');
+  });
+
+  await checks.check('cosign with an approver\'s token: 403 forbidden', async () => {
+    const res = await server.call('POST', '/v1/safe/cosign', { token: 'alice', body: await someTx() });
+    expectEqual(res.status, 403, `status (${describeResponse(res)})`);
+    expectEqual(res.json?.error?.code, 'forbidden', 'error.code');
+  });
+
+  await checks.check('decisions and metrics: 403 for a requester, 200 for the auditor', async () => {
+    const asOps = await server.call('GET', '/v1/decisions?limit=5', { token: 'ops' });
+    expectEqual(asOps.status, 403, `GET /v1/decisions as requester (${describeResponse(asOps)})`);
+    const asAudit = await server.call('GET', '/v1/decisions?limit=5', { token: 'audit' });
+    expectEqual(asAudit.status, 200, `GET /v1/decisions as auditor (${describeResponse(asAudit)})`);
+    expect(Array.isArray(asAudit.json?.decisions) && asAudit.json.decisions.length > 0, 'decisions listed', asAudit.json);
+    const id = asAudit.json.decisions[0].id;
+    const one = await server.call('GET', `/v1/decisions/${encodeURIComponent(id)}`, { token: 'audit' });
+    expectEqual(one.status, 200, `GET /v1/decisions/{id} (${describeResponse(one)})`);
+    const metricsOps = await server.call('GET', '/metrics', { token: 'ops' });
+    expectEqual(metricsOps.status, 403, `/metrics as requester (${describeResponse(metricsOps)})`);
+    const metrics = await server.call('GET', '/metrics', { token: 'audit' });
+    expectEqual(metrics.status, 200, `/metrics as auditor (${describeResponse(metrics)})`);
+  });
+
+  await checks.check('malformed JSON and a missing field: 400 bad-request naming the JSON path', async () => {
+    const broken = await server.call('POST', '/v1/safe/cosign', { body: '{"chainId": 31337,' });
+    expectEqual(broken.status, 400, `malformed JSON (${describeResponse(broken)})`);
+    expectEqual(broken.json?.error?.code, 'bad-request', 'error.code for malformed JSON');
+    const { to: _omitted, ...noTo } = await someTx();
+    const missing = await server.call('POST', '/v1/safe/cosign', { body: noTo });
+    expectEqual(missing.status, 400, `missing "to" (${describeResponse(missing)})`);
+    expectEqual(missing.json?.error?.code, 'bad-request', 'error.code for a missing field');
+    expect(/\bto\b/.test(missing.json?.error?.message ?? ''), 'the message names the missing field', missing.json?.error?.message);
+  });
+
+  await checks.check('txguard token new prints a token and its SHA-256', async () => {
+    const r = await runCommand(env.txguard, ['token', 'new']);
+    expectEqual(r.code, 0, `exit status (${r.stderr})`);
+    const token = r.stdout.match(/^token: (\S+)$/m)?.[1];
+    const sha = r.stdout.match(/^sha256: ([0-9a-f]{64})$/m)?.[1];
+    expect(token && sha, 'two lines "token: ..." and "sha256: <64 hex>"', r.stdout);
+    expectEqual(sha, createHash('sha256').update(token, 'utf8').digest('hex'), 'sha256 is SHA-256 of the token');
+  });
+
+  // ---- TLS with required client certificates ----
+  const tlsDir = join(env.dir, 'tls');
+  mkdirSync(tlsDir, { recursive: true });
+  const made = await checks.check('openssl makes a CA, a server certificate (127.0.0.1) and client certificates', async () => {
+    await makeCert(tlsDir, 'ca', '/CN=txguard e2e CA', {});
+    await makeCert(tlsDir, 'server', '/CN=127.0.0.1', { ca: 'ca', extensions: ['basicConstraints=CA:FALSE', 'subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth'] });
+    await makeCert(tlsDir, 'client', '/CN=ops', { ca: 'ca', extensions: ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'] });
+    await makeCert(tlsDir, 'rogue-ca', '/CN=some other CA', {});
+    await makeCert(tlsDir, 'rogue-client', '/CN=ops', { ca: 'rogue-ca', extensions: ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'] });
+    return true;
+  });
+  if (!made) { checks.prefix = ''; return; }
+  const read = (f) => readFileSync(join(tlsDir, f));
+  const ca = read('ca.crt');
+  const withCert = { ca, cert: read('client.crt'), key: read('client.key') };
+
+  const tlsServer = await checks.check('a server with tls + client_ca + require_client_cert starts on https', async () => {
+    const s = await env.startServer({
+      name: 'tls',
+      tls: { cert: 'tls/server.crt', key: 'tls/server.key', client_ca: 'tls/ca.crt', require_client_cert: true },
+      tlsClient: withCert,
+    });
+    expect(s.url.startsWith('https://127.0.0.1:'), 'the listening line names https://127.0.0.1:PORT', s.url);
+    return s;
+  });
+  if (!tlsServer) { checks.prefix = ''; return; }
+
+  await checks.check('https with the client certificate: /healthz 200, and an allowed cosign executes', async () => {
+    const health = await tlsServer.call('GET', '/healthz', { token: null });
+    expectEqual(health.status, 200, `/healthz over mTLS (${describeResponse(health)})`);
+    const tx = await chain.buildSafeTx(safe, { to: customer('over mtls'), value: parseEther('0.05') });
+    const hash = await chain.safeTxHash(safe, tx);
+    const sig = await expectCosigned(await tlsServer.cosign(cosignBody(safe, tx)), { hash, guardAddress: env.guardAddress, what: 'cosign over mTLS' });
+    await chain.execSafeTx(safe, tx, [await signHash(OWNER_B.key, hash), sig]);
+  });
+
+  const refused = async (tls, what) => {
+    let outcome;
+    try {
+      const res = await httpCall({ url: `${tlsServer.url}/healthz`, tls, timeoutMs: 5000 });
+      outcome = `answered ${describeResponse(res)}`;
+    } catch (error) {
+      return error;
+    }
+    throw new Error(`${what}: expected the TLS connection to be refused, but the server ${outcome}`);
+  };
+
+  await checks.check('https without a client certificate is refused', async () => {
+    await refused({ ca }, 'no client certificate');
+  });
+
+  await checks.check('https with a client certificate from another CA is refused', async () => {
+    await refused({ ca, cert: read('rogue-client.crt'), key: read('rogue-client.key') }, 'client certificate from another CA');
+  });
+
+  await checks.check('plain http to the TLS port gets no HTTP answer', async () => {
+    let status;
+    try {
+      status = (await httpCall({ url: `${tlsServer.url.replace('https:', 'http:')}/healthz`, timeoutMs: 5000 })).status;
+    } catch { status = 'refused'; }
+    expect(status === 'refused' || status >= 400, 'plain HTTP is not served on the TLS port', status);
+  });
+
+  await checks.check('the TLS server stops on SIGTERM with exit status 0', async () => {
+    await tlsServer.stopGracefully();
+  });
+  checks.prefix = '';
+}
