@@ -738,7 +738,8 @@ class Loader {
         if (*item == "transaction") out.requests.push_back(codec::RequestKind::kTransaction);
         else if (*item == "safe-transaction") out.requests.push_back(codec::RequestKind::kSafeTransaction);
         else if (*item == "typed-data") out.requests.push_back(codec::RequestKind::kTypedData);
-        else problem(ipath, "unknown request kind " + item->dump(), "use transaction, safe-transaction or typed-data");
+        else if (*item == "message") out.requests.push_back(codec::RequestKind::kMessage);
+        else problem(ipath, "unknown request kind " + item->dump(), "use transaction, safe-transaction, typed-data or message");
       }
     }
     if (m.contains("leg")) {

@@ -112,7 +112,7 @@ std::vector<Leg> legs_of(const Intent& intent, const Policy& policy) {
     leg.undecodable = c.decode_error.has_value();
     keyed.push_back({i + 1, 2, i, std::move(leg)});
   }
-  if (keyed.empty() && intent.kind == codec::RequestKind::kTypedData) {
+  if (keyed.empty() && (intent.kind == codec::RequestKind::kTypedData || intent.kind == codec::RequestKind::kMessage)) {
     Leg leg;
     leg.kind = LegKind::kMessage;
     keyed.push_back({0, 3, 0, std::move(leg)});

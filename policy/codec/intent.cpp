@@ -4,6 +4,7 @@
 #include <set>
 
 #include "policy/codec/json_value.hpp"
+#include "policy/codec/keccak.hpp"
 
 namespace txguard::codec {
 namespace {
@@ -538,6 +539,7 @@ std::string_view to_string(RequestKind kind) noexcept {
     case RequestKind::kTransaction: return "transaction";
     case RequestKind::kSafeTransaction: return "safe-transaction";
     case RequestKind::kTypedData: return "typed-data";
+    case RequestKind::kMessage: return "message";
   }
   return "unknown";
 }
@@ -930,6 +932,23 @@ nlohmann::json to_json(const Intent& intent) {
   for (const auto& a : intent.addresses) addresses.push_back(to_checksum(a));
   j["addresses"] = addresses;
   return j;
+}
+
+Intent intent_from_message(ByteView message, const IntentContext& context) {
+  Intent out;
+  out.kind = RequestKind::kMessage;
+  out.wallet = context.signer;
+  out.chain_id = context.chain_id;
+  out.message = Bytes(message.begin(), message.end());
+  if (context.signer) out.addresses.push_back(*context.signer);
+  return out;
+}
+
+// EIP-191 version 0x45 ("E"), as geth's accounts.TextHash.
+Hash32 personal_message_digest(ByteView message) {
+  const std::string prefix = std::string("\x19") + "Ethereum Signed Message:\n" + std::to_string(message.size());
+  const auto* p = reinterpret_cast<const std::uint8_t*>(prefix.data());
+  return keccak256({ByteView(p, prefix.size()), message});
 }
 
 }  // namespace txguard::codec

@@ -37,8 +37,10 @@
 
 namespace txguard::codec {
 
-enum class RequestKind { kTransaction, kSafeTransaction, kTypedData };
-std::string_view to_string(RequestKind kind) noexcept;  // "transaction", "safe-transaction", "typed-data"
+/// kMessage: an EIP-191 personal message (personal_sign, eth_sign), opaque bytes the signer vouches for.
+enum class RequestKind { kTransaction, kSafeTransaction, kTypedData, kMessage };
+/// "transaction", "safe-transaction", "typed-data", "message"
+std::string_view to_string(RequestKind kind) noexcept;
 
 /// How a call was reached.
 enum class CallVia {
@@ -174,6 +176,7 @@ struct Intent {
   std::optional<Transaction> transaction;  // kTransaction
   std::vector<SafeTxEntry> safe_txs;       // kSafeTransaction: [0] is the request
   std::optional<TypedData> typed_data;     // kTypedData
+  std::optional<Bytes> message;            // kMessage: the message bytes as signed (before the prefix)
   std::vector<Call> calls;
   std::vector<Transfer> transfers;
   std::vector<Grant> grants;
@@ -189,6 +192,12 @@ Decoded<Intent> intent_from_safe_request(const SafeTxRequest& request, const Int
 /// Builds the intent of typed data: a SafeTx message is expanded like a Safe transaction; ERC-2612
 /// Permit and Permit2 messages become grants; every address-typed value is in `addresses`.
 Decoded<Intent> intent_from_typed_data(const TypedData& typed_data, const IntentContext& context = {});
+/// Builds the intent of a personal message (EIP-191 version 0x45): kind kMessage, the signer as wallet,
+/// the context's chain, no calls, transfers or grants. Never fails.
+Intent intent_from_message(ByteView message, const IntentContext& context = {});
+/// keccak256("\x19Ethereum Signed Message:\n" + decimal length + message): what personal_sign and
+/// eth_sign (geth) sign.
+Hash32 personal_message_digest(ByteView message);
 
 /// The JSON form that `txguard decode` prints and the policy engine records. Stable field names:
 /// kind, chain_id, wallet, calls, transfers, grants, addresses, and per kind: for transactions type,

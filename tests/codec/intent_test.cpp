@@ -441,3 +441,31 @@ TEST_SUITE("intent") {
     CHECK(j.contains("grants"));
   }
 }
+
+TEST_SUITE("intent: personal messages") {
+  TEST_CASE("the EIP-191 personal message digest matches ethers hashMessage and viem hashMessage") {
+    // ethers.hashMessage("hello") == viem.hashMessage("hello")
+    const std::string hello = "hello";
+    const auto digest = personal_message_digest(
+        ByteView(reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size()));
+    CHECK(to_hex(digest) == "0x50b2c43fd39106bafbba0da34fc430e1f91e3c96ea2acee2bc34119f92b37750");
+    // The length is decimal bytes, not characters or hex: 0 bytes and 10 bytes differ in prefix.
+    CHECK(personal_message_digest(ByteView()) != personal_message_digest(ByteView(reinterpret_cast<const std::uint8_t*>("\0"), 1)));
+  }
+
+  TEST_CASE("a personal message is a message intent of the signer with nothing else in it") {
+    IntentContext context;
+    context.signer = parse_address("0x90F79bf6EB2c4f870365E785982E1f101E93b906").value();
+    context.chain_id = U256(1);
+    const Bytes message = {0xa9, 0x05, 0x9c, 0xbb};  // bytes that look like a selector are still just bytes
+    const Intent intent = intent_from_message(message, context);
+    CHECK(intent.kind == RequestKind::kMessage);
+    CHECK(to_string(intent.kind) == "message");
+    CHECK(intent.wallet == context.signer);
+    CHECK(intent.calls.empty());
+    CHECK(intent.transfers.empty());
+    CHECK(intent.grants.empty());
+    CHECK(intent.message == message);
+    CHECK(intent.addresses == std::vector<Address>{*context.signer});
+  }
+}

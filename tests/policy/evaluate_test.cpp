@@ -390,6 +390,24 @@ TEST_SUITE("evaluate: matching") {
     CHECK(judge(load(doc), usdc_to(kCold, 1)).rule == "sweep-to-cold");
   }
 
+  TEST_CASE("a personal message is denied unless a rule allows the message request kind") {
+    IntentContext context;
+    context.signer = kOps;
+    context.chain_id = U256(1);
+    const Bytes text = {'h', 'i'};
+    const Intent message = intent_from_message(text, context);
+    const Decision none = judge(load(base_policy()), message);
+    CHECK(none.verdict == Verdict::kDeny);
+    REQUIRE(none.legs.size() == 1);
+    CHECK(none.legs[0].leg.kind == LegKind::kMessage);
+    json rules = json::array({{{"id", "sign-in"}, {"match", {{"request", "message"}, {"wallet", "ops"}}}, {"effect", "allow"}}});
+    CHECK(judge(load(with_rules(base_policy(), rules)), message).verdict == Verdict::kAllow);
+    rules = json::array({{{"id", "typed"}, {"match", {{"request", "typed-data"}}}, {"effect", "allow"}}});
+    CHECK(judge(load(with_rules(base_policy(), rules)), message).verdict == Verdict::kDeny);
+    rules = json::array({{{"id", "sign-in"}, {"match", {{"request", "message"}, {"wallet", "hot"}}}, {"effect", "allow"}}});
+    CHECK(judge(load(with_rules(base_policy(), rules)), message).verdict == Verdict::kDeny);
+  }
+
   TEST_CASE("function by signature or selector, target, operation and depth") {
     const Bytes data = erc20_transfer(kCustomer, 5);
     const auto verdict = [&](json match) {
