@@ -654,6 +654,47 @@ StateResult<Effects> SqliteStateStore::transact(const Body& body, const Extra& e
   });
 }
 
+// Savepoints nest inside the BEGIN IMMEDIATE transaction (https://sqlite.org/lang_savepoint.html):
+// ROLLBACK TO undoes one step's writes and keeps the transaction (and the write lock) open.
+StateResult<void> SqliteStateStore::transact_batch(std::span<Step> steps) {
+  sqlite3* db = impl_->db();
+  const auto exec = [db](const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); };
+  auto done = impl_->in_transaction<void>([&]() -> StateResult<void> {
+    SqliteView view(*impl_);
+    SqliteTx tx(db);
+    for (Step& step : steps) {
+      if (const int rc = exec("SAVEPOINT step"); rc != SQLITE_OK) return std::unexpected(sql_error(db, rc, "SAVEPOINT"));
+      StateResult<Effects> result = fail(StateErrc::kIo, "step did not run");
+      try {
+        result = step.body(view, tx);
+        if (result) {
+          for (const policy::Effect& effect : *result) {
+            if (auto ok = impl_->apply(effect); !ok) {
+              result = std::unexpected(ok.error());
+              break;
+            }
+          }
+        }
+        if (result && step.extra) {
+          if (auto ok = step.extra(tx); !ok) result = std::unexpected(ok.error());
+        }
+      } catch (const std::exception& e) {
+        result = fail(StateErrc::kIo, std::string("exception inside a batch step: ") + e.what());
+      }
+      if (!result) {
+        if (const int rc = exec("ROLLBACK TO step"); rc != SQLITE_OK) return std::unexpected(sql_error(db, rc, "ROLLBACK TO"));
+      }
+      if (const int rc = exec("RELEASE step"); rc != SQLITE_OK) return std::unexpected(sql_error(db, rc, "RELEASE"));
+      step.result = std::move(result);
+    }
+    return {};
+  });
+  if (!done) {
+    for (Step& step : steps) step.result = std::unexpected(done.error());
+  }
+  return done;
+}
+
 StateResult<void> SqliteStateStore::commit_reservation(const std::string& id) {
   return impl_->in_transaction<void>([&] { return impl_->apply(policy::CommitReservation{id}); });
 }

@@ -66,6 +66,7 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore& operator=(const SqliteStateStore&) = delete;
 
   StateResult<Effects> transact(const Body& body, const Extra& extra = {}) override;
+  StateResult<void> transact_batch(std::span<Step> steps) override;
   StateResult<void> commit_reservation(const std::string& id) override;
   StateResult<void> release_reservation(const std::string& id, TimeMs now_ms) override;
   StateResult<std::uint64_t> expire_reservations(TimeMs now_ms) override;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "policy/limits.hpp"
 #include "policy/state_view.hpp"
@@ -50,6 +51,20 @@ class StateStore {
   /// per call. Effects that cannot be applied (a Reserve whose id exists: kDuplicate; a
   /// Commit/ReleaseReservation whose id is not pending: kNotFound) abort the transaction.
   virtual StateResult<Effects> transact(const Body& body, const Extra& extra = {}) = 0;
+
+  /// One step of a batch: `body` reads state (and may read the backend through the Tx) and returns
+  /// the effects to apply; then `extra` runs. `result` receives the applied effects or the error.
+  struct Step {
+    std::function<StateResult<Effects>(const policy::StateView&, Tx&)> body;
+    Extra extra;
+    StateResult<Effects> result = Effects{};
+  };
+  /// Group commit: runs every step in order inside ONE write transaction, each in its own savepoint.
+  /// A step sees the effects of the steps before it. A step whose body, effects or extra fail is
+  /// rolled back alone (its `result` holds the error) and the batch goes on. One durable COMMIT for
+  /// all. Returns an error (and every step's result is set to it, nothing applied) when the write
+  /// lock cannot be taken or the COMMIT fails; then no step may be treated as done.
+  virtual StateResult<void> transact_batch(std::span<Step> steps) = 0;
 
   /// Convenience wrappers, each one transaction applying one effect.
   /// The held request was approved: the reservation becomes a debit at its original time.

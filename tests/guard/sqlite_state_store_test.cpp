@@ -162,6 +162,80 @@ TEST_CASE("extra work commits in the same transaction as the effects") {
   CHECK(used(*store, kT0) == 300);
 }
 
+// One batch step that checks the window and debits `amount` when it fits.
+StateStore::Step spend_step(const U256& amount, bool* allowed) {
+  return StateStore::Step{[amount, allowed](const StateView& view, Tx&) -> StateResult<Effects> {
+                            auto check = check_window(kWindow, kKey, amount, kT0, view);
+                            if (!check) return std::unexpected(check.error());
+                            *allowed = check->allowed;
+                            return check->effects;
+                          },
+                          {}};
+}
+
+TEST_CASE("a batch step sees the effects of the steps before it, so a batch never overshoots a window") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  bool a = false, b = false, c = false;
+  std::vector<StateStore::Step> steps{spend_step(600, &a), spend_step(400, &b), spend_step(1, &c)};
+  REQUIRE(store->transact_batch(steps).has_value());
+  CHECK(a);
+  CHECK(b);     // 600 + 400 = 1000: exactly the limit
+  CHECK_FALSE(c);  // one more unit does not fit
+  for (const auto& step : steps) CHECK(step.result.has_value());
+  CHECK(used(*store, kT0) == 1000);
+}
+
+TEST_CASE("a failing batch step is rolled back alone; the steps around it commit") {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  bool a = false, c = false;
+  std::vector<StateStore::Step> steps;
+  steps.push_back(spend_step(100, &a));
+  // Its effects are applied, then its extra work fails: both must vanish.
+  steps.push_back(StateStore::Step{[](const StateView&, Tx& tx) -> StateResult<Effects> {
+                                     sqlite3* db = dynamic_cast<SqliteTx&>(tx).db();
+                                     sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS log(x); INSERT INTO log VALUES (2)",
+                                                  nullptr, nullptr, nullptr);
+                                     return Effects{Debit{kKey, 500, kT0}};
+                                   },
+                                   [](Tx&) -> StateResult<void> {
+                                     return std::unexpected(StateError{StateErrc::kIo, "log append failed"});
+                                   }});
+  steps.push_back(StateStore::Step{[](const StateView&, Tx&) -> StateResult<Effects> { throw std::runtime_error("boom"); }, {}});
+  steps.push_back(spend_step(200, &c));
+  REQUIRE(store->transact_batch(steps).has_value());
+  CHECK(steps[0].result.has_value());
+  REQUIRE_FALSE(steps[1].result.has_value());
+  CHECK(steps[1].result.error().detail == "log append failed");
+  CHECK_FALSE(steps[2].result.has_value());
+  CHECK(steps[3].result.has_value());
+  CHECK(a);
+  CHECK(c);
+  CHECK(used(*store, kT0) == 300);
+}
+
+TEST_CASE("a batch that cannot get the write lock runs no step and fails every one") {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  auto holder = open_ok(path);
+  auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
+  bool a = false;
+  std::vector<StateStore::Step> steps{spend_step(1, &a)};
+  StateResult<void> batch;
+  auto outer = holder->transact([&](const StateView&) -> StateResult<Effects> {
+    batch = waiter->transact_batch(steps);
+    return Effects{};
+  });
+  REQUIRE(outer.has_value());
+  REQUIRE_FALSE(batch.has_value());
+  CHECK(batch.error().code == StateErrc::kUnavailable);
+  REQUIRE_FALSE(steps[0].result.has_value());
+  CHECK(steps[0].result.error().code == StateErrc::kUnavailable);
+  CHECK_FALSE(a);
+  CHECK(used(*holder, kT0) == 0);
+}
+
 TEST_CASE("reservations count while pending and stop counting when released") {
   TempDir dir;
   auto store = open_ok(dir.file("state.db"));
