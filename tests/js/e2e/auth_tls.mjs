@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEther } from 'viem';
 import { signHash } from './chain.mjs';
-import { OWNER_A, OWNER_B, cosignBody, customer, expectCosigned } from './guard.mjs';
+import { OWNER_A, OWNER_B, SANCTIONED, cosignBody, customer, expectCosigned } from './guard.mjs';
 import { describeResponse, expect, expectEqual, httpCall, runCommand } from './util.mjs';
 
 export const name = 'auth';
@@ -47,6 +47,11 @@ async function makeCert(dir, nameStem, subject, { ca, extensions }) {
 export async function run({ chain, env, server }, checks) {
   checks.prefix = 'auth';
 
+  await checks.check('port_file holds the port of the "listening on" line', async () => {
+    const port = readFileSync(join(env.dir, 'main.port'), 'utf8').trim();
+    expectEqual(port, new URL(server.url).port, 'main.port');
+  });
+
   await checks.check('/healthz and /readyz answer 200 without a token', async () => {
     const health = await server.call('GET', '/healthz', { token: null });
     expectEqual(health.status, 200, `/healthz (${describeResponse(health)})`);
@@ -75,19 +80,38 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(res.json?.error?.code, 'forbidden', 'error.code');
   });
 
-  await checks.check('decisions and metrics: 403 for a requester, 200 for the auditor', async () => {
+  await checks.check('decisions: a denial is in the log for the auditor (by id and by paging with after/next), not for a requester', async () => {
+    const denied = await server.cosign(cosignBody(safe, await chain.buildSafeTx(safe, { to: SANCTIONED, value: 1n })));
+    expectEqual(denied.status, 403, `a denied cosign to look up (${describeResponse(denied)})`);
+    const id = denied.json?.decision?.id;
+    expect(typeof id === 'string', 'the denial names its decision', denied.json);
     const asOps = await server.call('GET', '/v1/decisions?limit=5', { token: 'ops' });
     expectEqual(asOps.status, 403, `GET /v1/decisions as requester (${describeResponse(asOps)})`);
-    const asAudit = await server.call('GET', '/v1/decisions?limit=5', { token: 'audit' });
-    expectEqual(asAudit.status, 200, `GET /v1/decisions as auditor (${describeResponse(asAudit)})`);
-    expect(Array.isArray(asAudit.json?.decisions) && asAudit.json.decisions.length > 0, 'decisions listed', asAudit.json);
-    const id = asAudit.json.decisions[0].id;
     const one = await server.call('GET', `/v1/decisions/${encodeURIComponent(id)}`, { token: 'audit' });
-    expectEqual(one.status, 200, `GET /v1/decisions/{id} (${describeResponse(one)})`);
+    expectEqual(one.status, 200, `GET /v1/decisions/{id} as auditor (${describeResponse(one)})`);
+    expect(one.text.includes(id), 'the record names its id', one.text.slice(0, 300));
+    const seen = [];
+    let after = 0;
+    for (let page = 0; page < 100 && !seen.includes(id); page += 1) {
+      const res = await server.call('GET', `/v1/decisions?after=${encodeURIComponent(after)}&limit=2`, { token: 'audit' });
+      expectEqual(res.status, 200, `GET /v1/decisions?after=${after}&limit=2 (${describeResponse(res)})`);
+      const ids = (res.json?.decisions ?? []).map((d) => d.id);
+      expect(ids.length <= 2, 'limit=2 is respected', ids);
+      expect(ids.every((x) => !seen.includes(x)), 'pages do not repeat decisions', { seen, ids });
+      seen.push(...ids);
+      if (ids.length === 0) break;
+      expect(res.json.next !== undefined && String(res.json.next) !== String(after), 'each page names a new "next"', res.json.next);
+      after = res.json.next;
+    }
+    expect(seen.includes(id), 'paging from the start reaches the denial', seen);
+  });
+
+  await checks.check('/metrics: 403 for a requester, Prometheus text for the auditor', async () => {
     const metricsOps = await server.call('GET', '/metrics', { token: 'ops' });
     expectEqual(metricsOps.status, 403, `/metrics as requester (${describeResponse(metricsOps)})`);
     const metrics = await server.call('GET', '/metrics', { token: 'audit' });
     expectEqual(metrics.status, 200, `/metrics as auditor (${describeResponse(metrics)})`);
+    expect(/^# (HELP|TYPE) txguard_/m.test(metrics.text), 'Prometheus text with txguard_ metrics', metrics.text.slice(0, 200));
   });
 
   await checks.check('malformed JSON and a missing field: 400 bad-request naming the JSON path', async () => {
@@ -99,6 +123,14 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(missing.status, 400, `missing "to" (${describeResponse(missing)})`);
     expectEqual(missing.json?.error?.code, 'bad-request', 'error.code for a missing field');
     expect(/\bto\b/.test(missing.json?.error?.message ?? ''), 'the message names the missing field', missing.json?.error?.message);
+  });
+
+  await checks.check('a body above limits.max_body_bytes is 413; an unknown path is 404 not-found', async () => {
+    const big = await server.call('POST', '/v1/evaluate', { body: JSON.stringify({ request: `0x${'00'.repeat(600 * 1024)}` }) });
+    expectEqual(big.status, 413, `1.2 MB body with max_body_bytes 1 MiB (${describeResponse(big)})`);
+    const nowhere = await server.call('GET', '/v1/no-such-endpoint', { token: 'root' });
+    expectEqual(nowhere.status, 404, `unknown path (${describeResponse(nowhere)})`);
+    expectEqual(nowhere.json?.error?.code, 'not-found', 'error.code');
   });
 
   await checks.check('txguard token new prints a token and its SHA-256', async () => {

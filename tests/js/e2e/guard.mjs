@@ -238,14 +238,15 @@ export function reasonCodes(decision) {
 }
 
 /**
- * A cosign answer that releases a signature: 200, decision allow, safeTxHash equal to the Safe
+ * A cosign answer that releases a signature: 200, decision allow (or `verdict`: a released hold
+ * answers with its hold decision), safeTxHash equal to the Safe
  * contract's own hash, signer the guard, a 65-byte r || s || v (v 27/28) that recovers to the guard
  * over the raw safeTxHash. Resolves {signer, signature} ready for execSafeTx.
  */
-export async function expectCosigned(res, { hash, guardAddress, what = 'cosign' }) {
+export async function expectCosigned(res, { hash, guardAddress, what = 'cosign', verdict = 'allow' }) {
   expect(res.status === 200, `${what}: expected 200 with a signature`, describeResponse(res));
   const body = res.json ?? {};
-  expectEqual(body.decision?.verdict, 'allow', `${what}: decision.verdict`);
+  expectEqual(body.decision?.verdict, verdict, `${what}: decision.verdict`);
   expectEqual(String(body.safeTxHash).toLowerCase(), hash.toLowerCase(), `${what}: safeTxHash equals the Safe contract's getTransactionHash`);
   expect(/^0x[0-9a-fA-F]{130}$/.test(body.signature ?? ''), `${what}: signature is 0x + 130 hex digits`, body.signature);
   const v = Number.parseInt(body.signature.slice(130, 132), 16);

@@ -43,7 +43,7 @@ export async function run({ chain, env, server }, checks) {
   const hash = await chain.safeTxHash(safe, tx);
   const body = cosignBody(safe, tx);
 
-  const hold = await checks.check('a 12,000 USD withdrawal is held: 202 with a pending hold, its approval typed data, no signature', async () => {
+  const held = await checks.check('a 12,000 USD withdrawal is held: 202, decision hold, a hold named by the decision id, no signature', async () => {
     const res = await server.cosign(body);
     expectEqual(res.status, 202, `status (${describeResponse(res)})`);
     const h = res.json?.hold;
@@ -52,15 +52,21 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(String(res.json.safeTxHash).toLowerCase(), hash.toLowerCase(), 'safeTxHash is the contract\'s');
     expect(typeof h?.id === 'string' && h.id.length > 0, 'hold.id', h);
     expectEqual(h.id, res.json.decision.id, 'hold.id is the decision id');
+    expectEqual(h.approval?.primaryType, 'Approval', 'hold.approval.primaryType');
+    return h;
+  });
+  const hold = held;
+
+  await checks.check('the hold object has the contract\'s fields: status, approvals, quorum, approvers, expires_at, approval', async () => {
+    const h = held ?? {};
     expectEqual(h.status, 'pending', 'hold.status');
+    expectEqual(approvalCount(h), 0, 'hold.approvals is an empty array');
     expectEqual(h.quorum, 2, 'hold.quorum');
     expectEqual([...(h.approvers ?? [])].sort(), ['alice', 'bob', 'carol'], 'hold.approvers');
-    expectEqual(approvalCount(h), 0, 'no approvals yet');
-    expectEqual(h.approval?.primaryType, 'Approval', 'approval.primaryType');
+    expect(typeof h.expires_at === 'string' && !Number.isNaN(Date.parse(h.expires_at)), 'hold.expires_at is a date-time string', h.expires_at);
     expectEqual({ name: h.approval?.domain?.name, version: h.approval?.domain?.version }, { name: 'txguard', version: '1' }, 'approval domain');
     expectEqual(h.approval?.message?.decisionId, h.id, 'approval.message.decisionId is the hold id');
     expectEqual(h.approval?.message?.verdict, 'approve', 'approval.message.verdict');
-    return h;
   });
   if (!hold) { checks.prefix = ''; return; }
 
@@ -74,9 +80,24 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(one.json?.status, 'pending', 'status');
   });
 
+  const current = async () => (await server.call('GET', `/v1/holds/${encodeURIComponent(hold.id)}`, { token: 'alice' })).json;
+
+  await checks.check('the requester sees its own hold; it may not approve it (403 forbidden); an unknown hold is 404', async () => {
+    const list = await server.call('GET', '/v1/holds', { token: 'ops' });
+    expectEqual(list.status, 200, `GET /v1/holds as the requester (${describeResponse(list)})`);
+    expect((list.json?.holds ?? []).some((h) => h.id === hold.id), 'the requester\'s own hold is listed', list.json);
+    const sig = await signApproval(APPROVERS.alice.key, hold.approval, 'approve');
+    const asOps = await server.call('POST', `/v1/holds/${encodeURIComponent(hold.id)}/approve`, { token: 'ops', body: { signature: sig } });
+    expectEqual(asOps.status, 403, `approve with the requester's token (${describeResponse(asOps)})`);
+    expectEqual(asOps.json?.error?.code, 'forbidden', 'error.code');
+    const unknown = await server.call('GET', '/v1/holds/no-such-hold', { token: 'alice' });
+    expectEqual(unknown.status, 404, `GET /v1/holds/no-such-hold (${describeResponse(unknown)})`);
+    expectEqual(unknown.json?.error?.code, 'not-found', 'error.code');
+    expectEqual(approvalCount(await current()), 0, 'nothing approved by these');
+  });
+
   const approve = (approver, signature, token = approver) =>
     server.call('POST', `/v1/holds/${encodeURIComponent(hold.id)}/approve`, { token, body: { signature } });
-  const current = async () => (await server.call('GET', `/v1/holds/${encodeURIComponent(hold.id)}`, { token: 'alice' })).json;
 
   const aliceSig = await signApproval(APPROVERS.alice.key, hold.approval, 'approve');
 
@@ -88,11 +109,16 @@ export async function run({ chain, env, server }, checks) {
   });
 
   await checks.check('the same approver twice counts once', async () => {
-    const res = await approve('alice', aliceSig);
-    expect(res.status === 200 || res.status === 409, `a repeated approval is accepted idempotently or refused as a conflict (${describeResponse(res)})`);
+    await approve('alice', aliceSig);
     const h = await current();
     expectEqual(h?.status, 'pending', 'still pending after alice approved twice');
     expectEqual(approvalCount(h), 1, 'still one approval');
+  });
+
+  await checks.check('a repeated approval is answered 200 (idempotent) or 409 conflict', async () => {
+    const res = await approve('alice', aliceSig);
+    expect(res.status === 200 || (res.status === 409 && res.json?.error?.code === 'conflict'),
+      'the API contract\'s error list has 409 conflict for this, not a new code', describeResponse(res));
   });
 
   await checks.check('a signature by a key that is not an approver counts for nothing', async () => {
@@ -117,14 +143,24 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(approvalCount(res.json), 2, 'two approvals');
   });
 
-  await checks.check('after quorum the re-posted cosign returns 200 with the signature, and the withdrawal executes', async () => {
+  const released = await checks.check('after quorum the re-posted cosign returns 200 with the signature, and the withdrawal executes', async () => {
     const res = await server.cosign(body);
-    const guardSig = await expectCosigned(res, { hash, guardAddress: env.guardAddress, what: 're-posted cosign after approval' });
-    const h = await current();
-    expectEqual(h?.signature?.toLowerCase(), guardSig.signature.toLowerCase(), 'GET /v1/holds/{id} includes the released signature');
+    // "Retrying the exact same body returns the same decision (and signature, once released)": the
+    // decision stays the hold; the hold's status says it was approved.
+    const guardSig = await expectCosigned(res, { hash, guardAddress: env.guardAddress, what: 're-posted cosign after approval', verdict: 'hold' });
+    expectEqual(res.json.decision.id, hold.id, 'the same decision as the hold');
+    expectEqual(res.json.hold?.status, 'approved', 'the hold in the answer is approved');
     const before = await chain.ethBalance(to);
     await chain.execSafeTx(safe, tx, [await signHash(OWNER_A.key, hash), guardSig]);
     expectEqual(await chain.ethBalance(to) - before, HELD_AMOUNT, 'recipient received 6 ETH');
+    return guardSig;
+  });
+
+  await checks.check('GET /v1/holds/{id} includes the released signature', async () => {
+    const h = await current();
+    expectEqual(h?.status, 'approved', 'hold status');
+    expect(released !== undefined, 'the previous check obtained the signature');
+    expectEqual(h?.signature?.toLowerCase(), released.signature.toLowerCase(), 'hold.signature is the one the cosign retry returned');
   });
 
   await checks.check('a held withdrawal rejected by one approver never gets a signature', async () => {
