@@ -13,6 +13,7 @@ export const needsGuard = true;
 
 const TKN = 10n ** 18n;
 const safes = {};
+const unnamed = {};
 
 // The Bybit attacker contract's essence: whatever is called, write slot 0 (a Safe's singleton /
 // master copy pointer) with the attacker's address. Runtime code: PUSH20 attacker PUSH1 0 SSTORE STOP.
@@ -28,6 +29,10 @@ export async function prepare({ chain, env }) {
     });
     env.addSafe(`cosign-${version}`, safe);
     safes[version] = safe;
+    // The same owners, but a Safe the policy does not name.
+    unnamed[version] = await chain.createSafe({
+      version, owners: [OWNER_A.address, OWNER_B.address, env.guardAddress], threshold: 2, fundEth: parseEther('1'),
+    });
   }
   await chain.setCode(ATTACKER_CONTRACT, ATTACKER_CODE);
 }
@@ -113,6 +118,27 @@ export async function run({ chain, env, server }, checks) {
       const data = encodeFunctionData({ abi: chain.abis[version].safe, functionName: 'addOwnerWithThreshold', args: [ATTACKER, 2n] });
       const tx = await chain.buildSafeTx(safe, { to: safe.address, data });
       expectDenied(await server.cosign(cosignBody(safe, tx)), 'safe-configuration-change', 'addOwnerWithThreshold');
+    });
+
+    await checks.check('a SafeTx that pays a gas refund (gasPrice > 0) gets no signature (gas-refund)', async () => {
+      const tx = await chain.buildSafeTx(safe, { to: c1, value: parseEther('0.01'), baseGas: 100000n, gasPrice: 10n ** 9n, refundReceiver: ATTACKER });
+      expectDenied(await server.cosign(cosignBody(safe, tx)), 'gas-refund', 'transfer with a refund to a relayer');
+    });
+
+    await checks.check('a Safe the policy does not name gets no signature (unknown-wallet)', async () => {
+      const other = unnamed[version];
+      const tx = await chain.buildSafeTx(other, { to: c1, value: parseEther('0.01') });
+      // Without a pinned version txguard cannot hash it: the body must name the version.
+      const bare = await server.cosign(cosignBody(other, tx));
+      expectEqual(bare.status, 400, `no safeVersion for an undeclared Safe is a bad request (${describeResponse(bare)})`);
+      expectDenied(await server.cosign(cosignBody(other, tx, { safeVersion: version })), 'unknown-wallet', 'transfer from an unnamed Safe');
+    });
+
+    await checks.check('a safeVersion other than the pinned one gets no signature (safe-version-mismatch)', async () => {
+      const tx = await chain.buildSafeTx(safe, { to: c1, value: parseEther('0.01') });
+      const wrong = version === '1.4.1' ? '1.3.0' : '1.4.1';
+      const res = await server.cosign(cosignBody(safe, tx, { safeVersion: wrong }));
+      expectDenied(res, 'safe-version-mismatch', `safeVersion ${wrong} for a ${version} Safe`);
     });
 
     await checks.check('a tampered safeTxHash in the body is refused (400 hash-mismatch), nothing signed', async () => {
