@@ -3,15 +3,42 @@
 // (a "wallets" entry of kind "account"), which lands on anvil; a denied one comes back as a JSON-RPC
 // error -32003 whose data names the decision.
 
-import { createWalletClient, http, parseEther, parseTransaction, recoverTransactionAddress } from 'viem';
-import { SANCTIONED, customer } from './guard.mjs';
+import { createWalletClient, http, parseEther, parseTransaction, recoverAddress, recoverTransactionAddress, stringToHex } from 'viem';
+import { erc20TransferData, signHash } from './chain.mjs';
+import { OWNER_A, OWNER_B, SANCTIONED, cosignBody, customer, expectDenied } from './guard.mjs';
 import { describeResponse, expect, expectEqual } from './util.mjs';
 
 export const name = 'rpc';
 export const needsGuard = true;
 
+let safe;
+
 export async function prepare({ chain, env }) {
   await chain.fundEth(env.guardAddress, parseEther('5'));
+  safe = await chain.createSafe({ version: '1.4.1', owners: [OWNER_A.address, OWNER_B.address, env.guardAddress], threshold: 2, fundEth: parseEther('5') });
+  env.addSafe('rpc-typed-data', safe);
+}
+
+// A SafeTx as eth_signTypedData_v4 JSON (Safe >= 1.3.0 domain: chainId and verifyingContract).
+function safeTxTypedData(chainId, safeAddress, tx) {
+  return {
+    types: {
+      EIP712Domain: [{ name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }],
+      SafeTx: [
+        { name: 'to', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'data', type: 'bytes' },
+        { name: 'operation', type: 'uint8' }, { name: 'safeTxGas', type: 'uint256' }, { name: 'baseGas', type: 'uint256' },
+        { name: 'gasPrice', type: 'uint256' }, { name: 'gasToken', type: 'address' }, { name: 'refundReceiver', type: 'address' },
+        { name: 'nonce', type: 'uint256' },
+      ],
+    },
+    primaryType: 'SafeTx',
+    domain: { chainId, verifyingContract: safeAddress },
+    message: {
+      to: tx.to, value: tx.value.toString(), data: tx.data, operation: tx.operation, safeTxGas: tx.safeTxGas.toString(),
+      baseGas: tx.baseGas.toString(), gasPrice: tx.gasPrice.toString(), gasToken: tx.gasToken, refundReceiver: tx.refundReceiver,
+      nonce: tx.nonce.toString(),
+    },
+  };
 }
 
 // Finds the JSON-RPC error object in viem's error chain (RpcRequestError keeps code and data).
@@ -103,6 +130,63 @@ export async function run({ chain, env, server }, checks) {
     const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 10000 });
     expectEqual(receipt.status, 'success', 'broadcast by the test, the transaction executes');
     expectEqual(await chain.ethBalance(to) - before, parseEther('0.01'), 'recipient received 0.01 ETH');
+  });
+
+  await checks.check('eth_signTypedData_v4 of a Bybit-style SafeTx (DELEGATECALL to an unknown contract) is denied', async () => {
+    const tx = await chain.buildSafeTx(safe, { to: customer('attacker contract'), operation: 1, data: erc20TransferData(customer('attacker EOA'), 0n) });
+    const res = await server.rpc('eth_signTypedData_v4', [guard, JSON.stringify(safeTxTypedData(chain.chainId, safe.address, tx))]);
+    expectEqual(res.json?.error?.code, -32003, `JSON-RPC denial (${describeResponse(res)})`);
+    expect((res.json.error.data?.reasons ?? []).some((r) => (r.code ?? r) === 'unsafe-delegatecall'), 'reasons include unsafe-delegatecall', res.json.error.data);
+    expect(res.json.result === undefined, 'no signature', res.json.result);
+  });
+
+  // The product's promise: never two different signatures for one (chain, Safe, nonce), whichever
+  // door the request comes through (REST cosign or eth_signTypedData_v4 over JSON-RPC).
+  const signTyped = (tx) => server.rpc('eth_signTypedData_v4', [guard, JSON.stringify(safeTxTypedData(chain.chainId, safe.address, tx))]);
+  const first = await chain.buildSafeTx(safe, { to: customer('rpc typed data'), value: parseEther('0.3') });
+  const firstHash = await chain.safeTxHash(safe, first);
+  const typedSig = await checks.check('eth_signTypedData_v4 of an allowed SafeTx returns the guard\'s signature over the Safe\'s safeTxHash', async () => {
+    const res = await signTyped(first);
+    const signature = res.json?.result;
+    expect(/^0x[0-9a-fA-F]{130}$/.test(signature ?? ''), 'a 65-byte signature', describeResponse(res));
+    expectEqual(await recoverAddress({ hash: firstHash, signature }), guard, 'it recovers to the guard over the Safe\'s own safeTxHash');
+    return { signer: guard, signature };
+  });
+
+  await checks.check('once only across doors: after eth_signTypedData_v4 at nonce n, a different SafeTx at n over REST is denied', async () => {
+    const other = await chain.buildSafeTx(safe, { to: customer('rpc typed data other'), value: parseEther('0.3'), nonce: first.nonce });
+    expectDenied(await server.cosign(cosignBody(safe, other)), 'nonce-already-signed', 'REST cosign of a different SafeTx at a nonce signed over RPC');
+  });
+
+  await checks.check('once only over JSON-RPC: a different SafeTx at nonce n through eth_signTypedData_v4 is denied', async () => {
+    const other = await chain.buildSafeTx(safe, { to: customer('rpc typed data third'), value: parseEther('0.2'), nonce: first.nonce });
+    const res = await signTyped(other);
+    expectEqual(res.json?.error?.code, -32003, `JSON-RPC denial (${describeResponse(res)})`);
+    expect((res.json.error.data?.reasons ?? []).some((r) => (r.code ?? r) === 'nonce-already-signed'), 'reasons include nonce-already-signed', res.json.error.data);
+  });
+
+  await checks.check('the signature from eth_signTypedData_v4 executes on chain with owner A\'s', async () => {
+    expect(typedSig !== undefined, 'the typed-data signature was obtained');
+    const before = await chain.ethBalance(first.to);
+    await chain.execSafeTx(safe, first, [await signHash(OWNER_A.key, firstHash), typedSig]);
+    expectEqual(await chain.ethBalance(first.to) - before, parseEther('0.3'), 'recipient received 0.3 ETH');
+  });
+
+  await checks.check('once only across doors: after a REST cosign at nonce n, a different SafeTx at n through eth_signTypedData_v4 is denied', async () => {
+    const tx = await chain.buildSafeTx(safe, { to: customer('rpc rest first'), value: parseEther('0.1') });
+    const res = await server.cosign(cosignBody(safe, tx));
+    expectEqual(res.status, 200, `REST cosign at nonce ${tx.nonce} (${describeResponse(res)})`);
+    const other = await chain.buildSafeTx(safe, { to: customer('rpc rest first other'), value: parseEther('0.1'), nonce: tx.nonce });
+    const typed = await signTyped(other);
+    expectEqual(typed.json?.error?.code, -32003, `JSON-RPC answer for a different SafeTx at nonce ${tx.nonce} (${describeResponse(typed)})`);
+    await chain.execSafeTx(safe, tx, [await signHash(OWNER_B.key, await chain.safeTxHash(safe, tx)), { signer: guard, signature: res.json.signature }]);
+  });
+
+  await checks.check('personal_sign and eth_sign are denied (no rule allows messages)', async () => {
+    const personal = await server.rpc('personal_sign', [stringToHex('hello from the e2e test'), guard]);
+    expectEqual(personal.json?.error?.code, -32003, `personal_sign (${describeResponse(personal)})`);
+    const ethSign = await server.rpc('eth_sign', [guard, `0x${'11'.repeat(32)}`]);
+    expectEqual(ethSign.json?.error?.code, -32003, `eth_sign of a bare hash (${describeResponse(ethSign)})`);
   });
 
   await checks.check('/rpc without a token is HTTP 401', async () => {
