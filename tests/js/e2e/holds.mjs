@@ -7,7 +7,7 @@
 import { parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { signHash } from './chain.mjs';
-import { APPROVERS, ETH_USD, HOLD_ABOVE_USD, OWNER_A, OWNER_B, cosignBody, customer, expectCosigned } from './guard.mjs';
+import { APPROVERS, ETH_USD, HOLD_ABOVE_USD, OWNER_A, OWNER_B, cosignBody, customer, expectCosigned, expectDenied } from './guard.mjs';
 import { describeResponse, expect, expectEqual } from './util.mjs';
 
 export const name = 'holds';
@@ -96,6 +96,11 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(approvalCount(await current()), 0, 'nothing approved by these');
   });
 
+  await checks.check('while the hold is pending, a different SafeTx at its nonce is denied (nonce-already-signed)', async () => {
+    const other = await chain.buildSafeTx(safe, { to: customer('held nonce other'), value: parseEther('0.01'), nonce: tx.nonce });
+    expectDenied(await server.cosign(cosignBody(safe, other)), 'nonce-already-signed', 'a small transfer at the held nonce');
+  });
+
   const approve = (approver, signature, token = approver) =>
     server.call('POST', `/v1/holds/${encodeURIComponent(hold.id)}/approve`, { token, body: { signature } });
 
@@ -170,6 +175,11 @@ export async function run({ chain, env, server }, checks) {
     const first = await server.cosign(rbody);
     expectEqual(first.status, 202, `held (${describeResponse(first)})`);
     const rhold = first.json.hold;
+    // An approval is bound to its request: alice's signature for the first hold does not approve this one.
+    const replayed = await server.call('POST', `/v1/holds/${encodeURIComponent(rhold.id)}/approve`, { token: 'alice', body: { signature: aliceSig } });
+    expect(replayed.status >= 400 && replayed.status < 500, `an approval signed for another hold is refused (${describeResponse(replayed)})`);
+    const rnow = (await server.call('GET', `/v1/holds/${encodeURIComponent(rhold.id)}`, { token: 'alice' })).json;
+    expectEqual(approvalCount(rnow), 0, 'the replayed approval did not count');
     const res = await server.call('POST', `/v1/holds/${encodeURIComponent(rhold.id)}/reject`, {
       token: 'carol', body: { signature: await signApproval(APPROVERS.carol.key, rhold.approval, 'reject') },
     });

@@ -63,5 +63,27 @@ export async function run({ chain, env, server }, checks) {
     const sig = await expectCosigned(res, { hash, guardAddress, what: 'retry after restart' });
     expectEqual(sig.signature, first?.sig.signature, 'the same signature after a restart');
   });
+  await checks.check('a race: 8 different SafeTxs at one nonce sent at once, exactly one is signed', async () => {
+    const nonce = await chain.safeNonce(safe);
+    const txs = await Promise.all(Array.from({ length: 8 }, (_, i) => chain.buildSafeTx(safe, { to: customer(`race ${i}`), value: parseEther('0.01'), nonce })));
+    const answers = await Promise.all(txs.map((t) => server.cosign(cosignBody(safe, t))));
+    const statuses = answers.map((a) => a.status);
+    expectEqual(statuses.filter((x) => x === 200).length, 1, `one 200 among ${JSON.stringify(statuses)}`);
+    for (const a of answers.filter((x) => x.status !== 200)) expectDenied(a, 'nonce-already-signed', 'a losing racer');
+    const winner = txs[answers.findIndex((a) => a.status === 200)];
+    const winnerHash = await chain.safeTxHash(safe, winner);
+    const sig = await expectCosigned(answers.find((a) => a.status === 200), { hash: winnerHash, guardAddress, what: 'the winner' });
+    await chain.execSafeTx(safe, winner, [await signHash(OWNER_A.key, winnerHash), sig]);
+  });
+
+  await checks.check('a race: the same body 8 times at once, one decision and one signature', async () => {
+    const t = await chain.buildSafeTx(safe, { to: customer('same body race'), value: parseEther('0.01') });
+    const h = await chain.safeTxHash(safe, t);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => server.cosign(cosignBody(safe, t))));
+    const sigs = [];
+    for (const a of answers) sigs.push((await expectCosigned(a, { hash: h, guardAddress, what: 'a concurrent identical request' })).signature);
+    expectEqual(new Set(sigs).size, 1, 'one signature');
+    expectEqual(new Set(answers.map((a) => a.json.decision.id)).size, 1, 'one decision id');
+  });
   checks.prefix = '';
 }
