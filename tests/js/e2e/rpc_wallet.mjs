@@ -189,6 +189,34 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(ethSign.json?.error?.code, -32003, `eth_sign of a bare hash (${describeResponse(ethSign)})`);
   });
 
+  await checks.check('eth_sendTransaction with only from/to/value: txguard fills nonce, gas and fees from upstream; it lands', async () => {
+    const to = customer('rpc raw send');
+    const before = await chain.ethBalance(to);
+    const res = await server.rpc('eth_sendTransaction', [{ from: guard, to, value: '0x470de4df820000' }]);
+    const hash = res.json?.result;
+    expect(/^0x[0-9a-fA-F]{64}$/.test(hash ?? ''), 'a transaction hash', describeResponse(res));
+    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 10000 });
+    expectEqual(receipt.status, 'success', 'receipt status');
+    expectEqual(await chain.ethBalance(to) - before, parseEther('0.02'), 'recipient received 0.02 ETH');
+  });
+
+  await checks.check('a JSON-RPC batch gets one answer per call, by id', async () => {
+    const res = await server.call('POST', '/rpc', { body: [
+      { jsonrpc: '2.0', id: 7, method: 'eth_chainId', params: [] },
+      { jsonrpc: '2.0', id: 'acc', method: 'eth_accounts', params: [] },
+    ] });
+    expectEqual(res.status, 200, `batch (${describeResponse(res)})`);
+    expect(Array.isArray(res.json) && res.json.length === 2, 'an array of two answers', res.json);
+    const byId = Object.fromEntries(res.json.map((r) => [String(r.id), r]));
+    expectEqual(Number(byId['7']?.result), 31337, 'eth_chainId in the batch');
+    expectEqual(byId.acc?.result?.map((a) => a.toLowerCase()), [guard.toLowerCase()], 'eth_accounts in the batch');
+  });
+
+  await checks.check('/rpc with an approver\'s token is HTTP 403', async () => {
+    const res = await server.rpc('eth_accounts', [], 'alice');
+    expectEqual(res.status, 403, `status (${describeResponse(res)})`);
+  });
+
   await checks.check('/rpc without a token is HTTP 401', async () => {
     const res = await server.call('POST', '/rpc', { token: null, body: { jsonrpc: '2.0', id: 1, method: 'eth_accounts', params: [] } });
     expectEqual(res.status, 401, `status (${describeResponse(res)})`);
