@@ -21,6 +21,8 @@ constexpr std::string_view kUsage =
     "                   the JSON path and the fix\n"
     "  eval --policy FILE --request FILE [--state DB] [--at TIME]\n"
     "                   judge one request and print the decision (exit 0 allow, 10 deny, 11 hold)\n"
+    "  serve --config FILE  run the co-signer service (REST, JSON-RPC, holds, metrics)\n"
+    "  token new        a new client token and the SHA-256 the configuration stores\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
     if (command == "policy") return txguard::cli::run_policy(rest);
     if (command == "eval") return txguard::cli::run_eval(rest);
     if (command == "keys") return txguard::cli::run_keys(rest);
+    if (command == "serve") return txguard::cli::run_serve(rest);
+    if (command == "token") return txguard::cli::run_token(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

@@ -1,0 +1,259 @@
+// txguard serve: the co-signer service. txguard token new: a client token and its digest.
+#include <openssl/rand.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "guard/cli/cli.hpp"
+#include "guard/http/server.hpp"
+#include "guard/service/config.hpp"
+#include "guard/service/pipeline.hpp"
+#include "guard/service/service.hpp"
+#include "policy/codec/address.hpp"
+#include "policy/document.hpp"
+#include "policy/prices.hpp"
+#include "signers/keystore.hpp"
+
+namespace txguard::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using service::LogLevel;
+
+constexpr std::string_view kServeUsage =
+    "usage: txguard serve --config FILE\n"
+    "\n"
+    "Runs the co-signer: REST (/v1/safe/cosign, /v1/evaluate, /v1/holds, /v1/decisions), JSON-RPC\n"
+    "(/rpc), /healthz, /readyz and /metrics, as the configuration file says (see README.md,\n"
+    "\"Configuration\"). Start-up checks everything first and stops, naming the field or file, when\n"
+    "the configuration, the policy, its lists or prices, the database or the keystore is not right.\n"
+    "The keystore's passphrase comes from the file or environment variable the configuration names,\n"
+    "never from the command line. SIGTERM or SIGINT: stop accepting, finish the requests in flight,\n"
+    "commit the decision log, exit 0.\n"
+    "\n"
+    "exit status: 0 after a clean shutdown, 64 usage error, 65 bad configuration or policy, 66 a file\n"
+    "that cannot be read, 69 the address cannot be bound or TLS material is unusable, 75 the database\n"
+    "is unavailable.\n";
+
+constexpr std::string_view kTokenUsage =
+    "usage: txguard token new\n"
+    "\n"
+    "Prints a new random client token (32 bytes from the OS's CSPRNG, hex) and its SHA-256, the value a\n"
+    "client's \"token_sha256\" holds in the configuration. Give the token to the client only; the\n"
+    "configuration never holds it.\n";
+
+constexpr int kExitUnavailable = 69;
+constexpr std::size_t kMaxSecretBytes = 4096;
+
+class Logger {
+ public:
+  explicit Logger(LogLevel level) : level_(level) {}
+  void operator()(LogLevel level, const std::string& line) {
+    if (level > level_) return;
+    static constexpr const char* kNames[] = {"error", "warn", "info", "debug"};
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::lock_guard lock(mutex_);
+    std::fprintf(stderr, "%s.%03dZ %s %s\n", stamp, static_cast<int>(ms), kNames[static_cast<int>(level)], line.c_str());
+  }
+
+ private:
+  LogLevel level_;
+  std::mutex mutex_;
+};
+
+// The keystore passphrase from the configured file (one line, final newline dropped) or variable.
+std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k) {
+  std::string out;
+  if (k.passphrase_env) {
+    const char* value = std::getenv(k.passphrase_env->c_str());
+    if (value == nullptr) return std::unexpected("$.keystore.passphrase_env: " + *k.passphrase_env + " is not set");
+    out = value;
+  } else {
+    auto text = read_file(*k.passphrase_file);
+    if (!text) return std::unexpected("$.keystore.passphrase_file: " + *k.passphrase_file + ": " + text.error());
+    out = std::move(*text);
+    signers::wipe(*text);
+    if (out.size() > kMaxSecretBytes) {
+      signers::wipe(out);
+      return std::unexpected("$.keystore.passphrase_file: " + *k.passphrase_file + " is not a passphrase file (too large)");
+    }
+    if (out.ends_with('\n')) out.pop_back();
+    if (out.ends_with('\r')) out.pop_back();
+  }
+  if (out.empty()) return std::unexpected(std::string("$.keystore: empty passphrase refused"));
+  return out;
+}
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "txguard serve: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int run_token(Args args) {
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kTokenUsage.data(), stdout);
+    return kExitOk;
+  }
+  if (args.size() != 1 || args[0] != "new") {
+    std::fputs(kTokenUsage.data(), stderr);
+    return kExitUsage;
+  }
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    std::fputs("txguard token: the OS random generator failed\n", stderr);
+    return kExitSoftware;
+  }
+  std::string token = "txg_" + codec::to_hex(codec::ByteView(bytes.data(), bytes.size())).substr(2);
+  std::printf("token: %s\nsha256: %s\n", token.c_str(), codec::to_hex(service::token_digest(token)).substr(2).c_str());
+  signers::wipe(token);
+  return kExitOk;
+}
+
+int run_serve(Args args) {
+  std::optional<std::string> config_path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kServeUsage.data(), stdout);
+      return kExitOk;
+    }
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = std::string(args[++i]);
+      continue;
+    }
+    std::fprintf(stderr, "txguard serve: unknown argument '%.*s'\n%s", static_cast<int>(args[i].size()), args[i].data(),
+                 kServeUsage.data());
+    return kExitUsage;
+  }
+  if (!config_path) {
+    std::fputs(kServeUsage.data(), stderr);
+    return kExitUsage;
+  }
+
+  // Configuration.
+  auto config_text = read_file(*config_path);
+  if (!config_text) return fail(kExitNoInput, *config_path + ": " + config_text.error());
+  auto config = service::parse_config(*config_text, fs::path(*config_path).parent_path().string());
+  if (!config) {
+    for (const auto& problem : config.error()) std::fprintf(stderr, "%s: %s\n", config_path->c_str(), problem.c_str());
+    return fail(kExitDataErr, *config_path + ": " + std::to_string(config.error().size()) + " problem(s)");
+  }
+  Logger logger(config->log_level);
+
+  // Policy, lists and prices: refused like `txguard policy check` refuses them.
+  auto policy_text = read_file(config->policy_file);
+  if (!policy_text) return fail(kExitNoInput, "policy " + config->policy_file + ": " + policy_text.error());
+  const fs::path policy_dir = fs::path(config->policy_file).parent_path();
+  auto loaded = policy::load_policy(*policy_text, [&](const std::string& path) {
+    const fs::path p(path);
+    return read_file((p.is_absolute() ? p : policy_dir / p).string());
+  });
+  if (!loaded) {
+    for (const auto& problem : loaded.error()) {
+      std::fprintf(stderr, "%s: %s\n", config->policy_file.c_str(), problem.message().c_str());
+    }
+    return fail(kExitDataErr, "policy " + config->policy_file + ": " + std::to_string(loaded.error().size()) + " problem(s)");
+  }
+  auto set = std::make_shared<service::PolicySet>();
+  set->policy = std::move(*loaded);
+  std::optional<std::string> prices_path = config->prices_file;
+  if (!prices_path && set->policy.prices.file) {
+    const fs::path f(*set->policy.prices.file);
+    prices_path = (f.is_absolute() ? f : policy_dir / f).string();
+  }
+  if (prices_path) {
+    auto text = read_file(*prices_path);
+    if (!text) return fail(kExitNoInput, "prices " + *prices_path + ": " + text.error());
+    auto table = policy::parse_price_table(*text);
+    if (!table) return fail(kExitDataErr, "prices " + *prices_path + ": " + table.error());
+    set->prices = std::move(*table);
+  }
+
+  // The key.
+  auto keystore_text = read_file(config->keystore.file);
+  if (!keystore_text) return fail(kExitNoInput, "$.keystore.file: " + config->keystore.file + ": " + keystore_text.error());
+  auto passphrase = read_passphrase(config->keystore);
+  if (!passphrase) return fail(passphrase.error().find("not set") != std::string::npos ? kExitUsage : kExitDataErr, passphrase.error());
+  auto key = signers::KeystoreSigner::open(*keystore_text, *passphrase);
+  signers::wipe(*passphrase);
+  if (!key) return fail(kExitDataErr, "$.keystore.file: " + config->keystore.file + ": " + key.error().message());
+  auto signer = std::make_shared<signers::KeystoreSigner>(std::move(*key));
+
+  // Database and pipeline.
+  service::PipelineOptions popts;
+  popts.database = config->database;
+  auto pipeline = service::Pipeline::start(popts, set, signer);
+  if (!pipeline) return fail(kExitTempFail, pipeline.error());
+
+  service::ServiceOptions sopts;
+  sopts.clients = config->clients;
+  sopts.requests_per_second = config->limits.requests_per_second;
+  sopts.burst = config->limits.burst;
+  sopts.upstream = config->upstream;
+  sopts.log = [&logger](LogLevel level, const std::string& line) { logger(level, line); };
+  auto svc = service::Service::create(sopts, **pipeline);
+  if (!svc) return fail(kExitDataErr, svc.error());
+
+  // Signals are taken by sigwait on this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  http::ServerOptions hopts;
+  hopts.host = config->host;
+  hopts.port = config->port;
+  hopts.max_body_bytes = config->limits.max_body_bytes;
+  hopts.max_connections = config->limits.max_connections;
+  hopts.header_timeout = std::chrono::milliseconds(config->limits.header_timeout_ms);
+  hopts.body_timeout = std::chrono::milliseconds(config->limits.request_timeout_ms);
+  hopts.response_timeout = std::chrono::milliseconds(config->limits.request_timeout_ms);
+  hopts.threads = config->threads;
+  if (config->tls) {
+    hopts.tls = http::TlsOptions{config->tls->cert_file, config->tls->key_file, config->tls->client_ca_file,
+                                 config->tls->require_client_cert};
+  }
+  auto server = http::Server::start(hopts, **svc);
+  if (!server) return fail(kExitUnavailable, server.error());
+  const std::string scheme = (*server)->tls() ? "https" : "http";
+  const std::string url = scheme + "://" + (config->host.find(':') != std::string::npos ? "[" + config->host + "]" : config->host) +
+                          ":" + std::to_string((*server)->port());
+  if (config->port_file) {
+    std::ofstream out(*config->port_file, std::ios::trunc);
+    out << (*server)->port() << '\n';
+    if (!out) logger(LogLevel::kWarn, "could not write the port file " + *config->port_file);
+  }
+  (*svc)->set_ready(true);
+  logger(LogLevel::kInfo, "policy " + set->policy.name + " " + codec::to_hex(set->policy.hash) + ", signer " +
+                              codec::to_checksum(signer->address()) + ", database " + config->database);
+  std::fprintf(stderr, "txguard: listening on %s\n", url.c_str());
+  std::fflush(stderr);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  logger(LogLevel::kInfo, std::string("shutting down (") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+  (*svc)->set_ready(false);
+  (*server)->stop(std::chrono::milliseconds(10'000));
+  (*pipeline)->stop();
+  logger(LogLevel::kInfo, "stopped");
+  return kExitOk;
+}
+
+}  // namespace txguard::cli

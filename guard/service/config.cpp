@@ -1,0 +1,271 @@
+#include "guard/service/config.hpp"
+
+#include <openssl/evp.h>
+
+#include <charconv>
+#include <filesystem>
+#include <set>
+
+#include "policy/codec/json_value.hpp"
+
+namespace txguard::service {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class Checker {
+ public:
+  explicit Checker(std::string dir) : dir_(std::move(dir)) {}
+
+  void problem(const std::string& path, const std::string& what) { problems_.push_back(path + ": " + what); }
+  std::vector<std::string> take() { return std::move(problems_); }
+  bool ok() const { return problems_.empty(); }
+
+  // Refuses fields not in `known`.
+  void only(const json& object, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : object.items()) {
+      bool found = false;
+      for (std::string_view k : known) found = found || k == key;
+      if (!found) problem(path + "." + key, "unknown field");
+    }
+  }
+
+  std::optional<std::string> string(const json& object, const std::string& path, const char* key, bool required) {
+    if (!object.contains(key)) {
+      if (required) problem(path + "." + key, "required");
+      return std::nullopt;
+    }
+    const json& v = object.at(key);
+    if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
+      problem(path + "." + key, "expected a non-empty string");
+      return std::nullopt;
+    }
+    return v.get<std::string>();
+  }
+
+  std::optional<std::string> file(const json& object, const std::string& path, const char* key, bool required) {
+    auto s = string(object, path, key, required);
+    if (!s) return std::nullopt;
+    const fs::path p(*s);
+    return (p.is_absolute() || dir_.empty() ? p : fs::path(dir_) / p).string();
+  }
+
+  template <typename T>
+  std::optional<T> number(const json& object, const std::string& path, const char* key, T min, T max) {
+    if (!object.contains(key)) return std::nullopt;
+    const json& v = object.at(key);
+    const bool integral = std::is_integral_v<T>;
+    if (!v.is_number() || (integral && !v.is_number_integer())) {
+      problem(path + "." + key, integral ? "expected an integer" : "expected a number");
+      return std::nullopt;
+    }
+    const double d = v.get<double>();
+    if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
+      problem(path + "." + key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v.get<T>();
+  }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> problems_;
+};
+
+void parse_listen(Checker& c, const std::string& text, Config& out) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    c.problem("$.listen", "expected host:port, e.g. \"127.0.0.1:8545\"");
+    return;
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535 || port.empty()) {
+    c.problem("$.listen", "the port must be a number from 0 to 65535");
+    return;
+  }
+  out.host = host;
+  out.port = static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+std::string_view to_string(Role role) noexcept {
+  switch (role) {
+    case Role::kRequester: return "requester";
+    case Role::kApprover: return "approver";
+    case Role::kAuditor: return "auditor";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+std::optional<Role> parse_role(std::string_view text) noexcept {
+  for (Role r : {Role::kRequester, Role::kApprover, Role::kAuditor, Role::kAdmin}) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
+codec::Hash32 token_digest(std::string_view token) {
+  codec::Hash32 out{};
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), out.data(), &size, EVP_sha256(), nullptr);
+  return out;
+}
+
+std::expected<Config, std::vector<std::string>> parse_config(std::string_view text, const std::string& dir) {
+  auto parsed = codec::parse_json_strict(text, 32, /*allow_comments=*/true);
+  if (!parsed) return std::unexpected(std::vector<std::string>{"$: " + parsed.error().message()});
+  const json& root = *parsed;
+  if (!root.is_object()) return std::unexpected(std::vector<std::string>{"$: expected a JSON object"});
+  Checker c(dir);
+  Config out;
+  c.only(root, "$", {"listen", "port_file", "tls", "clients", "policy", "prices", "database", "keystore", "upstream",
+                     "limits", "threads", "log"});
+
+  if (auto listen = c.string(root, "$", "listen", true)) parse_listen(c, *listen, out);
+  out.port_file = c.file(root, "$", "port_file", false);
+
+  if (root.contains("tls")) {
+    const json& t = root.at("tls");
+    if (!t.is_object()) {
+      c.problem("$.tls", "expected an object {cert, key, client_ca?, require_client_cert?}");
+    } else {
+      c.only(t, "$.tls", {"cert", "key", "client_ca", "require_client_cert"});
+      TlsConfig tls;
+      tls.cert_file = c.file(t, "$.tls", "cert", true).value_or("");
+      tls.key_file = c.file(t, "$.tls", "key", true).value_or("");
+      tls.client_ca_file = c.file(t, "$.tls", "client_ca", false);
+      if (t.contains("require_client_cert")) {
+        if (!t.at("require_client_cert").is_boolean()) c.problem("$.tls.require_client_cert", "expected true or false");
+        else tls.require_client_cert = t.at("require_client_cert").get<bool>();
+      }
+      if (tls.require_client_cert && !tls.client_ca_file) {
+        c.problem("$.tls.require_client_cert", "needs $.tls.client_ca: the CA that issues client certificates");
+      }
+      out.tls = std::move(tls);
+    }
+  }
+
+  if (!root.contains("clients")) {
+    c.problem("$.clients", "required: at least one client with a token");
+  } else if (!root.at("clients").is_array() || root.at("clients").empty()) {
+    c.problem("$.clients", "expected a non-empty array of {name, token_sha256, role}");
+  } else {
+    std::set<std::string> names;
+    std::set<codec::Hash32> digests;
+    std::size_t i = 0;
+    for (const json& entry : root.at("clients")) {
+      const std::string path = "$.clients[" + std::to_string(i++) + "]";
+      if (!entry.is_object()) {
+        c.problem(path, "expected an object {name, token_sha256, role}");
+        continue;
+      }
+      c.only(entry, path, {"name", "token_sha256", "role"});
+      ClientConfig client;
+      client.name = c.string(entry, path, "name", true).value_or("");
+      if (!client.name.empty() && !names.insert(client.name).second) c.problem(path + ".name", "duplicate client name");
+      if (auto hex = c.string(entry, path, "token_sha256", true)) {
+        auto digest = codec::from_hex_fixed<32>(*hex);
+        if (!digest) {
+          c.problem(path + ".token_sha256", "expected the 64 hex digits of SHA-256(token) (txguard token new prints it)");
+        } else {
+          client.token_sha256 = *digest;
+          if (!digests.insert(*digest).second) c.problem(path + ".token_sha256", "two clients share one token");
+        }
+      }
+      if (auto role = c.string(entry, path, "role", true)) {
+        auto r = parse_role(*role);
+        if (!r) c.problem(path + ".role", "expected requester, approver, auditor or admin");
+        else client.role = *r;
+      }
+      out.clients.push_back(std::move(client));
+    }
+  }
+
+  out.policy_file = c.file(root, "$", "policy", true).value_or("");
+  out.prices_file = c.file(root, "$", "prices", false);
+  out.database = c.file(root, "$", "database", true).value_or("");
+
+  if (!root.contains("keystore")) {
+    c.problem("$.keystore", "required: {file, passphrase_file | passphrase_env}");
+  } else if (!root.at("keystore").is_object()) {
+    c.problem("$.keystore", "expected an object {file, passphrase_file | passphrase_env}");
+  } else {
+    const json& k = root.at("keystore");
+    c.only(k, "$.keystore", {"file", "passphrase_file", "passphrase_env"});
+    out.keystore.file = c.file(k, "$.keystore", "file", true).value_or("");
+    out.keystore.passphrase_file = c.file(k, "$.keystore", "passphrase_file", false);
+    out.keystore.passphrase_env = c.string(k, "$.keystore", "passphrase_env", false);
+    if (out.keystore.passphrase_file.has_value() == out.keystore.passphrase_env.has_value()) {
+      c.problem("$.keystore", "give exactly one of passphrase_file or passphrase_env (never the passphrase itself)");
+    }
+  }
+
+  if (root.contains("upstream")) {
+    const json& u = root.at("upstream");
+    if (!u.is_object()) {
+      c.problem("$.upstream", "expected an object: chain id -> JSON-RPC URL");
+    } else {
+      for (const auto& [chain, url] : u.items()) {
+        const std::string path = "$.upstream." + chain;
+        std::uint64_t id = 0;
+        const auto [end, ec] = std::from_chars(chain.data(), chain.data() + chain.size(), id);
+        if (ec != std::errc() || end != chain.data() + chain.size() || id == 0 || chain.front() == '0') {
+          c.problem(path, "the key must be a chain id in decimal, e.g. \"1\"");
+          continue;
+        }
+        if (!url.is_string() || !(url.get_ref<const std::string&>().starts_with("http://") ||
+                                  url.get_ref<const std::string&>().starts_with("https://"))) {
+          c.problem(path, "expected an http:// or https:// URL");
+          continue;
+        }
+        out.upstream[chain] = url.get<std::string>();
+      }
+    }
+  }
+
+  if (root.contains("limits")) {
+    const json& l = root.at("limits");
+    if (!l.is_object()) {
+      c.problem("$.limits", "expected an object");
+    } else {
+      c.only(l, "$.limits", {"max_body_bytes", "max_connections", "requests_per_second", "burst", "header_timeout_ms",
+                             "request_timeout_ms"});
+      auto& L = out.limits;
+      L.max_body_bytes = c.number<std::size_t>(l, "$.limits", "max_body_bytes", 1024, 64u << 20).value_or(L.max_body_bytes);
+      L.max_connections = c.number<std::size_t>(l, "$.limits", "max_connections", 1, 100'000).value_or(L.max_connections);
+      L.requests_per_second = c.number<double>(l, "$.limits", "requests_per_second", 0.001, 1e7).value_or(L.requests_per_second);
+      L.burst = c.number<double>(l, "$.limits", "burst", 1, 1e7).value_or(L.burst);
+      L.header_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "header_timeout_ms", 10, 600'000).value_or(L.header_timeout_ms);
+      L.request_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "request_timeout_ms", 10, 600'000).value_or(L.request_timeout_ms);
+    }
+  }
+  out.threads = c.number<std::size_t>(root, "$", "threads", 1, 64).value_or(out.threads);
+
+  if (root.contains("log")) {
+    const json& l = root.at("log");
+    if (!l.is_object()) {
+      c.problem("$.log", "expected an object {level}");
+    } else {
+      c.only(l, "$.log", {"level"});
+      if (auto level = c.string(l, "$.log", "level", false)) {
+        if (*level == "error") out.log_level = LogLevel::kError;
+        else if (*level == "warn") out.log_level = LogLevel::kWarn;
+        else if (*level == "info") out.log_level = LogLevel::kInfo;
+        else if (*level == "debug") out.log_level = LogLevel::kDebug;
+        else c.problem("$.log.level", "expected error, warn, info or debug");
+      }
+    }
+  }
+  if (!c.ok()) return std::unexpected(c.take());
+  return out;
+}
+
+}  // namespace txguard::service

@@ -1,0 +1,96 @@
+// The service configuration file (JSON, comments allowed, unknown fields refused). Every problem is
+// reported with the JSON path of the field and what to do, like the policy loader; a bad config stops
+// start-up.
+//
+//   {
+//     "listen": "127.0.0.1:8545",             // host:port (port 0: any free port)
+//     "port_file": "port.txt",                // optional: the bound port is written here when ready
+//     "tls": {"cert": "server.crt", "key": "server.key",          // optional; PEM files
+//             "client_ca": "ca.crt", "require_client_cert": true}, // optional mTLS
+//     "clients": [{"name": "ops", "token_sha256": "<64 hex>", "role": "requester"}, ...],
+//     "policy": "policy.json",
+//     "prices": "prices.json",                // optional: overrides the policy's prices.file
+//     "database": "txguard.db",
+//     "keystore": {"file": "guard.json", "passphrase_file": "pw"} // or "passphrase_env": "NAME"
+//     "upstream": {"31337": "http://127.0.0.1:8545"},              // chain id -> JSON-RPC URL
+//     "limits": {"max_body_bytes": 1048576, "max_connections": 1024, "requests_per_second": 1000,
+//                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000},
+//     "threads": 2,
+//     "log": {"level": "info"}                // error | warn | info | debug
+//   }
+//
+// Relative paths are relative to the config file's directory. The passphrase itself is never in the
+// config or on the command line: a file (mode 0600 advised) or an environment variable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/codec/bytes.hpp"
+
+namespace txguard::service {
+
+enum class Role { kRequester, kApprover, kAuditor, kAdmin };
+std::string_view to_string(Role role) noexcept;
+std::optional<Role> parse_role(std::string_view text) noexcept;
+
+struct ClientConfig {
+  std::string name;
+  codec::Hash32 token_sha256{};
+  Role role = Role::kRequester;
+};
+
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::optional<std::string> client_ca_file;
+  bool require_client_cert = false;
+};
+
+struct KeystoreConfig {
+  std::string file;
+  std::optional<std::string> passphrase_file;
+  std::optional<std::string> passphrase_env;
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_connections = 1024;
+  double requests_per_second = 1000;  // per client, sustained
+  double burst = 2000;                // per client
+  std::uint32_t header_timeout_ms = 10'000;
+  std::uint32_t request_timeout_ms = 30'000;
+};
+
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+
+struct Config {
+  std::string path;  // the file it was read from
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8545;
+  std::optional<std::string> port_file;
+  std::optional<TlsConfig> tls;
+  std::vector<ClientConfig> clients;
+  std::string policy_file;
+  std::optional<std::string> prices_file;
+  std::string database;
+  KeystoreConfig keystore;
+  std::map<std::string, std::string> upstream;  // chain id (decimal) -> URL
+  LimitsConfig limits;
+  std::size_t threads = 2;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+/// Parses config text. `dir` resolves relative paths (the config file's directory). Returns every
+/// problem as "JSON-PATH: what is wrong" (never the first only).
+std::expected<Config, std::vector<std::string>> parse_config(std::string_view text, const std::string& dir);
+
+/// SHA-256 of a bearer token (what the config stores).
+codec::Hash32 token_digest(std::string_view token);
+
+}  // namespace txguard::service

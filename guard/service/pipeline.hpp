@@ -1,0 +1,196 @@
+// The signing pipeline: evaluate -> sign (only on allow) -> record durably -> release.
+//
+// One sequencer thread owns the database connection. Jobs (signing requests, evaluations, approvals,
+// refusals) queue up; the sequencer takes everything queued (up to a batch bound), runs the jobs in
+// order inside ONE write transaction (each in its own savepoint, so one failing job rolls back alone),
+// and commits once: group commit, one fsync for the whole batch. Only after the COMMIT returns are the
+// outcomes handed back; if it fails, every job of the batch answers "unavailable" and no signature
+// leaves the process. So:
+//   - log before release: a signature is released only when its decision record (which contains it)
+//     is durable;
+//   - once only: a (chain, account, nonce) with a live (allowed, pending or approved) request refuses
+//     a request with another digest ("nonce-already-signed"), checked in the same serial order as
+//     every write, and enforced again by a UNIQUE index;
+//   - idempotent retries: a request whose digest already has a live or final request row gets that
+//     row's decision (and signature) back, without evaluating or debiting again;
+//   - check-and-debit is atomic per request, and requests are judged in arrival order.
+//
+// Callbacks run on the sequencer thread after the commit; they must be quick (post elsewhere).
+//
+// Thread safety: submit_* may be called from any thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "guard/store/sqlite_decision_log.hpp"
+#include "guard/store/sqlite_state_store.hpp"
+#include "policy/approval.hpp"
+#include "policy/codec/intent.hpp"
+#include "policy/codec/transaction.hpp"
+#include "policy/document.hpp"
+#include "policy/evaluate.hpp"
+#include "policy/holds.hpp"
+#include "policy/prices.hpp"
+#include "signers/signer.hpp"
+
+namespace txguard::service {
+
+using policy::TimeMs;
+using Signature = std::array<std::uint8_t, 65>;
+
+/// What the guard is asked to sign.
+enum class SignKind { kSafe, kTransaction, kTypedData, kMessage };
+std::string_view to_string(SignKind kind) noexcept;  // "safe", "transaction", "typed-data", "message"
+
+/// A decoded request, ready to be judged.
+struct SigningRequest {
+  SignKind kind = SignKind::kSafe;
+  std::string requester;                        // the authenticated client
+  codec::Intent intent;
+  codec::Hash32 digest{};                       // what the guard signs
+  std::optional<store::Claim> claim;            // once-only key (Safe: chain, Safe, nonce; EOA: chain, from, nonce)
+  nlohmann::json payload;                       // the request as the guard read it (recorded)
+  std::optional<codec::Transaction> transaction;  // kTransaction: to assemble the signed transaction
+};
+
+/// The state of a request in the pipeline's answer.
+enum class Status {
+  kAllowed,      // signed (signature set)
+  kDenied,
+  kPending,      // held, waiting for approvals
+  kApproved,     // held, approved, signed (signature set)
+  kRejected,
+  kExpired,
+  kUnavailable,  // the state or the signer failed: nothing signed; retry later (503)
+};
+std::string_view to_string(Status status) noexcept;
+
+struct Outcome {
+  Status status = Status::kUnavailable;
+  std::string decision_id;
+  nlohmann::json decision;                    // the decision JSON (with "id")
+  std::optional<Signature> signature;
+  std::optional<std::string> signed_transaction;  // kTransaction: the signed raw transaction (0x hex)
+  nlohmann::json hold;                        // held requests: requirements, approvals, status
+  bool replayed = false;                      // answered from the log (a retry)
+  std::string error;                          // kUnavailable: why (no secrets)
+  std::vector<std::string> reason_codes;      // the decision's reason codes, in order
+  std::string rule;
+};
+
+/// The result of an approve/reject submission.
+struct ApprovalOutcome {
+  enum class Code { kAccepted, kNotFound, kNotPending, kRefused, kUnavailable } code = Code::kUnavailable;
+  std::string error;    // kRefused: the ApprovalErrc name and detail; kNotPending: the status
+  Outcome request;      // the request after the approval (status pending/approved/rejected/...)
+};
+
+struct PipelineOptions {
+  std::string database;                  // SQLite file (state + decision log)
+  std::size_t max_batch = 1024;          // jobs per transaction
+  /// How long a batch waits for the database write lock before its jobs answer "unavailable".
+  std::chrono::milliseconds lock_timeout{2000};
+  std::function<TimeMs()> clock;         // default: the system clock
+};
+
+/// The policy and its inputs; swapped as a whole.
+struct PolicySet {
+  policy::Policy policy;
+  policy::PriceTable prices;
+};
+
+class Pipeline {
+ public:
+  /// Opens the database (state store + decision log tables) and starts the sequencer.
+  static std::expected<std::unique_ptr<Pipeline>, std::string> start(const PipelineOptions& options,
+                                                                    std::shared_ptr<const PolicySet> policy,
+                                                                    std::shared_ptr<const signers::Signer> signer);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  using Done = std::function<void(Outcome)>;
+  using ApprovalDone = std::function<void(ApprovalOutcome)>;
+
+  /// Judges, and when allowed signs, a request (see the file comment).
+  void sign(SigningRequest request, Done done);
+  /// Judges a request against the current state without effects, without signing or recording.
+  void evaluate(SigningRequest request, Done done);
+  /// An approver's verdict on a held request: `signature` over policy::approval_digest(request
+  /// digest, decision id, verdict).
+  void approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature, ApprovalDone done);
+  /// Records a refused request (authentication, role, rate) in the log. Fire and forget.
+  void record_refusal(nlohmann::json refusal);
+
+  /// Stops taking jobs, finishes the queued ones (committing them), joins the sequencer.
+  void stop();
+
+  const PolicySet& policy() const noexcept { return *policy_; }
+  const signers::Signer& signer() const noexcept { return *signer_; }
+  /// Pending holds right now (after the last commit).
+  std::int64_t pending_holds() const noexcept { return pending_.load(); }
+  /// Batches committed and jobs processed (for metrics).
+  std::uint64_t batches() const noexcept { return batches_.load(); }
+  /// A read-only view of the decision log (its own connection).
+  store::DecisionLogReader& reader() noexcept { return *reader_; }
+  /// The outcome of a stored request row (GET /v1/holds/{id}).
+  static Outcome outcome_of(const store::RequestRow& row, bool replayed);
+
+ private:
+  struct SignJob {
+    SigningRequest request;
+    bool evaluate_only = false;
+    Done done;
+  };
+  struct ApproveJob {
+    std::string decision_id;
+    policy::ApprovalVerdict verdict;
+    codec::Bytes signature;
+    ApprovalDone done;
+  };
+  struct RefusalJob {
+    nlohmann::json refusal;
+  };
+  using Job = std::variant<SignJob, ApproveJob, RefusalJob>;
+
+  Pipeline(PipelineOptions options, std::shared_ptr<const PolicySet> policy,
+           std::shared_ptr<const signers::Signer> signer);
+  void enqueue(Job job);
+  void run();
+  void process(std::vector<Job>& jobs);
+
+  PipelineOptions options_;
+  std::shared_ptr<const PolicySet> policy_;
+  std::shared_ptr<const signers::Signer> signer_;
+  std::unique_ptr<store::SqliteStateStore> store_;
+  std::unique_ptr<store::DecisionLogWriter> writer_;
+  std::unique_ptr<store::DecisionLogReader> reader_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::atomic<std::int64_t> pending_{0};
+  std::atomic<std::uint64_t> batches_{0};
+  std::uint64_t sequence_ = 0;   // decision ids: <start time>-<sequence>
+  std::string id_prefix_;
+};
+
+}  // namespace txguard::service

@@ -1,0 +1,56 @@
+// Reading signing requests off the wire into SigningRequest: Safe transactions (REST), requests to
+// evaluate, and the JSON-RPC shapes (transaction objects, typed data, personal messages). Every
+// failure is an HttpError naming the JSON path of what is wrong; nothing here throws on bad input.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "guard/service/pipeline.hpp"
+
+namespace txguard::service {
+
+struct HttpError {
+  unsigned status = 400;
+  std::string code = "bad-request";
+  std::string message;
+};
+
+/// POST /v1/safe/cosign body: Safe Transaction Service field names plus chainId and safe; safeVersion
+/// optional (default: the version the policy pins for that Safe); a safeTxHash (or
+/// contractTransactionHash), if present, must equal the hash txguard computes (else 400
+/// "hash-mismatch"). Numbers may be JSON integers or decimal strings.
+std::expected<SigningRequest, HttpError> decode_safe_request(std::string_view body, const policy::Policy& policy,
+                                                             const std::string& requester);
+
+/// POST /v1/evaluate body: {"request": <Safe transaction object | "0x" raw transaction | typed data>,
+/// "signer"?: address (the account that would sign typed data or an unsigned transaction; default the
+/// guard's)}.
+std::expected<SigningRequest, HttpError> decode_evaluation(std::string_view body, const policy::Policy& policy,
+                                                           const std::string& requester, const codec::Address& guard);
+
+/// A JSON-RPC transaction object (eth_signTransaction / eth_sendTransaction) with every field present
+/// (after filling): from, to (absent: creation), gas, value, data or input (equal if both), nonce,
+/// chainId, and either gasPrice (type 0, or 1 with accessList) or maxFeePerGas + maxPriorityFeePerGas
+/// (type 2); "type" if given must agree. `from` must be `guard`.
+std::expected<codec::Transaction, HttpError> transaction_from_rpc(const nlohmann::json& tx, const codec::Address& guard,
+                                                                  std::uint64_t chain_id);
+
+/// The SigningRequest for an unsigned transaction the guard would sign as `guard`.
+std::expected<SigningRequest, HttpError> transaction_request(const codec::Transaction& txn, const policy::Policy& policy,
+                                                             const std::string& requester, const codec::Address& guard);
+
+/// eth_signTypedData_v4 data (a JSON string or an object) signed by `guard`.
+std::expected<SigningRequest, HttpError> typed_data_request(const nlohmann::json& data, const policy::Policy& policy,
+                                                            const std::string& requester, const codec::Address& guard,
+                                                            std::optional<std::uint64_t> chain_id);
+
+/// personal_sign / eth_sign message (0x hex bytes, else the UTF-8 text itself) signed by `guard`.
+std::expected<SigningRequest, HttpError> message_request(const nlohmann::json& message, const policy::Policy& policy,
+                                                         const std::string& requester, const codec::Address& guard,
+                                                         std::optional<std::uint64_t> chain_id);
+
+}  // namespace txguard::service

@@ -1,0 +1,475 @@
+#include "guard/service/service.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <charconv>
+#include <chrono>
+
+#include "guard/http/client.hpp"
+#include "guard/service/rpc.hpp"
+#include "policy/codec/address.hpp"
+#include "policy/codec/json_value.hpp"
+#include "policy/codec/safe.hpp"
+#include "policy/codec/u256.hpp"
+
+namespace txguard::service {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxJsonDepth = 64;
+
+TimeMs system_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http::Response json_response(unsigned status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+http::Response error_response(unsigned status, std::string_view code, const std::string& message) {
+  return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+// Splits "/v1/holds/abc/approve" into its segments.
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    const std::size_t end = path.find('/', i);
+    out.push_back(path.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i));
+    if (end == std::string_view::npos) break;
+    i = end;
+  }
+  return out;
+}
+
+std::optional<std::string> query_value(std::string_view query, std::string_view key) {
+  std::size_t i = 0;
+  while (i <= query.size()) {
+    std::size_t end = query.find('&', i);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(i, end - i);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    i = end + 1;
+  }
+  return std::nullopt;
+}
+
+// Decision ids are [0-9a-f-]; anything else in a path segment is not one of ours.
+bool plausible_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<Route>& routes() {
+  static const std::vector<Route> kRoutes = {
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+      {"GET", "/metrics"},
+      {"POST", "/v1/safe/cosign"},
+      {"POST", "/v1/evaluate"},
+      {"GET", "/v1/holds"},
+      {"GET", "/v1/holds/{id}"},
+      {"POST", "/v1/holds/{id}/approve"},
+      {"POST", "/v1/holds/{id}/reject"},
+      {"GET", "/v1/decisions"},
+      {"GET", "/v1/decisions/{id}"},
+      {"POST", "/rpc"},
+      {"POST", "/rpc/{chainId}"},
+  };
+  return kRoutes;
+}
+
+class Service::Impl {
+ public:
+  Impl(ServiceOptions options, Pipeline& pipeline)
+      : options_(std::move(options)),
+        pipeline_(pipeline),
+        auth_(options_.clients),
+        rate_(options_.requests_per_second, options_.burst),
+        pool_(options_.workers == 0 ? 1 : options_.workers),
+        rpc_(pipeline, upstreams_, pool_) {
+    if (!options_.clock) options_.clock = system_now;
+  }
+
+  ~Impl() {
+    pool_.join();
+  }
+
+  std::expected<void, std::string> connect_upstreams() {
+    for (const auto& [chain, url] : options_.upstream) {
+      auto client = http::Client::create(url);
+      if (!client) return std::unexpected("upstream " + chain + ": " + client.error());
+      upstreams_[chain] = std::shared_ptr<http::Client>(std::move(*client));
+    }
+    rpc_.set_default_chain(default_chain());
+    return {};
+  }
+
+  void handle(http::Request request, http::Respond respond);
+
+  std::atomic<bool> ready_{false};
+  Metrics metrics_;
+
+ private:
+  // The chain /rpc serves without a chain id in the path: the only upstream, else the chain of the
+  // policy's account wallet for the guard's key.
+  std::string default_chain() const {
+    if (options_.upstream.size() == 1) return options_.upstream.begin()->first;
+    const codec::Address me = pipeline_.signer().address();
+    for (const auto& w : pipeline_.policy().policy.wallets) {
+      if (!w.safe && w.address == me) return codec::to_decimal(w.chain_id);
+    }
+    return {};
+  }
+
+  void log(LogLevel level, const std::string& line) const {
+    if (options_.log) options_.log(level, line);
+  }
+
+  void refuse(const http::Request& request, const std::optional<Client>& client, std::string_view reason,
+              const http::Respond& respond, unsigned status, const std::string& message) {
+    metrics_.refusal(std::string(reason));
+    json record = {{"reason", reason}, {"method", request.method}, {"path", request.path}, {"peer", request.peer}};
+    if (client) record["client"] = client->name;
+    if (request.client_cert) record["client_cert"] = request.client_cert->sha256_fingerprint;
+    pipeline_.record_refusal(std::move(record));
+    log(LogLevel::kWarn, "refused " + request.method + " " + request.path + " from " + request.peer + ": " +
+                             std::string(reason));
+    respond(error_response(status, status == 401 ? "unauthenticated" : status == 429 ? "rate-limited" : "forbidden",
+                           message));
+  }
+
+  bool require(const Client& client, std::initializer_list<Role> roles, const http::Request& request,
+               const http::Respond& respond) {
+    for (Role r : roles) {
+      if (role_allows(client.role, r)) return true;
+    }
+    std::string names;
+    for (Role r : roles) names += (names.empty() ? "" : " or ") + std::string(to_string(r));
+    refuse(request, client, "forbidden", respond, 403,
+           "client '" + client.name + "' has role " + std::string(to_string(client.role)) + "; this needs " + names);
+    return false;
+  }
+
+  void cosign(const http::Request& request, const Client& client, const http::Respond& respond);
+  void evaluate(const http::Request& request, const Client& client, const http::Respond& respond);
+  void holds(const http::Request& request, const Client& client, const http::Respond& respond);
+  void hold(const std::string& id, const Client& client, const http::Respond& respond);
+  void decide_hold(const http::Request& request, const std::string& id, policy::ApprovalVerdict verdict,
+                   const http::Respond& respond);
+  void decisions(const http::Request& request, const std::vector<std::string_view>& parts,
+                 const http::Respond& respond);
+
+  ServiceOptions options_;
+  Pipeline& pipeline_;
+  Authenticator auth_;
+  RateLimiter rate_;
+  std::map<std::string, std::shared_ptr<http::Client>> upstreams_;
+  boost::asio::thread_pool pool_;
+  RpcHandler rpc_;
+};
+
+// --- responses for a pipeline outcome ------------------------------------------------------------
+
+namespace {
+
+json hold_object(const Outcome& o) {
+  json hold = o.hold;
+  auto hash = codec::from_hex_fixed<32>(hold.value("request_hash", ""));
+  if (hash && o.status == Status::kPending) {
+    hold["approval"] = policy::approval_typed_data(*hash, o.decision_id, policy::ApprovalVerdict::kApprove);
+  }
+  return hold;
+}
+
+http::Response safe_response(const Outcome& o, const codec::Hash32& safe_tx_hash, const codec::Address& signer) {
+  json body = {{"decision", o.decision}, {"safeTxHash", codec::to_hex(safe_tx_hash)}, {"status", to_string(o.status)}};
+  if (o.replayed) body["replayed"] = true;
+  switch (o.status) {
+    case Status::kAllowed:
+    case Status::kApproved:
+      body["signature"] = codec::to_hex(*o.signature);
+      body["signer"] = codec::to_checksum(signer);
+      if (o.hold.is_object()) body["hold"] = hold_object(o);
+      return json_response(200, body);
+    case Status::kPending:
+      body["hold"] = hold_object(o);
+      return json_response(202, body);
+    case Status::kDenied:
+    case Status::kRejected:
+    case Status::kExpired: {
+      std::string codes;
+      for (const auto& c : o.reason_codes) codes += (codes.empty() ? "" : ", ") + c;
+      std::string message = o.status == Status::kDenied ? "denied by policy" : "the hold was " + std::string(to_string(o.status));
+      if (!codes.empty()) message += ": " + codes;
+      body["error"] = {{"code", o.status == Status::kDenied ? "denied" : std::string(to_string(o.status))},
+                       {"message", message}};
+      if (o.hold.is_object()) body["hold"] = hold_object(o);
+      return json_response(403, body);
+    }
+    case Status::kUnavailable: break;
+  }
+  return error_response(503, "unavailable", "nothing was signed: " + o.error);
+}
+
+}  // namespace
+
+// --- routes --------------------------------------------------------------------------------------
+
+void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
+  const auto started = Clock::now();
+  const std::vector<std::string_view> parts = segments(request.path);
+  // The route label for metrics: the template, never the id.
+  std::string route = request.path;
+  if (parts.size() >= 2 && parts[0] == "v1" && (parts[1] == "holds" || parts[1] == "decisions")) {
+    route = "/v1/" + std::string(parts[1]) + (parts.size() > 2 ? "/{id}" : "") + (parts.size() > 3 ? "/" + std::string(parts[3]) : "");
+  } else if (parts.size() == 2 && parts[0] == "rpc") {
+    route = "/rpc/{chainId}";
+  }
+  bool known = false;
+  bool path_known = false;
+  for (const auto& r : routes()) {
+    if (r.path == route) {
+      path_known = true;
+      known = known || r.method == request.method;
+    }
+  }
+  if (!path_known) route = "other";
+  http::Respond respond = [this, route, started, respond_raw = std::move(respond_raw)](http::Response r) {
+    metrics_.request(route, r.status, std::chrono::duration<double>(Clock::now() - started).count());
+    respond_raw(std::move(r));
+  };
+  if (!path_known) return respond(error_response(404, "not-found", "no route " + request.path));
+  if (!known) return respond(error_response(405, "method-not-allowed", request.method + " is not allowed on " + request.path));
+
+  if (route == "/healthz") return respond(json_response(200, {{"status", "ok"}}));
+  if (route == "/readyz") {
+    if (!ready_) return respond(error_response(503, "unavailable", "not ready"));
+    return respond(json_response(200, {{"status", "ready"},
+                                      {"policy", pipeline_.policy().policy.name},
+                                      {"policy_hash", codec::to_hex(pipeline_.policy().policy.hash)},
+                                      {"signer", codec::to_checksum(pipeline_.signer().address())}}));
+  }
+
+  const auto client = auth_.authenticate_header(request.header("authorization"));
+  if (!client) {
+    const bool presented = request.header("authorization").has_value();
+    return refuse(request, std::nullopt, presented ? "unknown-token" : "missing-token", respond, 401,
+                  presented ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
+  }
+  if (!rate_.allow(client->name, options_.clock())) {
+    metrics_.refusal("rate-limited");
+    return respond(error_response(429, "rate-limited", "client '" + client->name + "' is over its request rate"));
+  }
+
+  try {
+    if (route == "/metrics") {
+      if (!require(*client, {Role::kAuditor}, request, respond)) return;
+      http::Response r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = metrics_.render(pipeline_.pending_holds(), pipeline_.batches());
+      return respond(std::move(r));
+    }
+    if (route == "/v1/safe/cosign") {
+      if (!require(*client, {Role::kRequester}, request, respond)) return;
+      return cosign(request, *client, respond);
+    }
+    if (route == "/v1/evaluate") {
+      if (!require(*client, {Role::kRequester}, request, respond)) return;
+      return evaluate(request, *client, respond);
+    }
+    if (route == "/rpc" || route == "/rpc/{chainId}") {
+      if (!require(*client, {Role::kRequester}, request, respond)) return;
+      const std::string chain = parts.size() == 2 ? std::string(parts[1]) : std::string();
+      return rpc_.handle(request.body, client->name, chain, [this, respond](http::Response r) {
+        respond(std::move(r));
+      }, [this](const json& decision) { metrics_.decision(decision); });
+    }
+    if (route == "/v1/holds") {
+      if (!require(*client, {Role::kApprover, Role::kRequester}, request, respond)) return;
+      return holds(request, *client, respond);
+    }
+    if (route == "/v1/holds/{id}") {
+      if (!require(*client, {Role::kApprover, Role::kRequester, Role::kAuditor}, request, respond)) return;
+      return hold(std::string(parts[2]), *client, respond);
+    }
+    if (route == "/v1/holds/{id}/approve" || route == "/v1/holds/{id}/reject") {
+      if (!require(*client, {Role::kApprover}, request, respond)) return;
+      return decide_hold(request, std::string(parts[2]),
+                         parts[3] == "approve" ? policy::ApprovalVerdict::kApprove : policy::ApprovalVerdict::kReject,
+                         respond);
+    }
+    if (route == "/v1/decisions" || route == "/v1/decisions/{id}") {
+      if (!require(*client, {Role::kAuditor}, request, respond)) return;
+      return decisions(request, parts, respond);
+    }
+  } catch (const std::exception& e) {
+    // nlohmann .at()/.get() on a value of the wrong shape: the client's mistake.
+    return respond(error_response(400, "bad-request", std::string("malformed request: ") + e.what()));
+  }
+  respond(error_response(404, "not-found", "no route " + request.path));
+}
+
+void Service::Impl::cosign(const http::Request& request, const Client& client, const http::Respond& respond) {
+  auto decoded = decode_safe_request(request.body, pipeline_.policy().policy, client.name);
+  if (!decoded) return respond(error_response(decoded.error().status, decoded.error().code, decoded.error().message));
+  const codec::Hash32 hash = decoded->digest;
+  const codec::Address signer = pipeline_.signer().address();
+  pipeline_.sign(std::move(*decoded), [this, respond, hash, signer](Outcome o) {
+    if (o.status != Status::kUnavailable && !o.replayed) metrics_.decision(o.decision);
+    respond(safe_response(o, hash, signer));
+  });
+}
+
+void Service::Impl::evaluate(const http::Request& request, const Client& client, const http::Respond& respond) {
+  auto decoded = decode_evaluation(request.body, pipeline_.policy().policy, client.name, pipeline_.signer().address());
+  if (!decoded) return respond(error_response(decoded.error().status, decoded.error().code, decoded.error().message));
+  pipeline_.evaluate(std::move(*decoded), [respond](Outcome o) {
+    if (o.status == Status::kUnavailable) return respond(error_response(503, "unavailable", o.error));
+    respond(json_response(200, {{"decision", o.decision}}));
+  });
+}
+
+void Service::Impl::holds(const http::Request& request, const Client& client, const http::Respond& respond) {
+  std::optional<store::RequestStatus> status = store::RequestStatus::kPending;
+  if (auto s = query_value(request.query, "status")) {
+    if (*s == "all") status.reset();
+    else if (auto parsed = store::parse_request_status(*s)) status = *parsed;
+    else return respond(error_response(400, "bad-request", "status must be pending, approved, rejected, expired, allowed or all"));
+  }
+  auto rows = pipeline_.reader().requests(status, 1000);
+  if (!rows) return respond(error_response(503, "unavailable", rows.error().message()));
+  json list = json::array();
+  for (const auto& row : *rows) {
+    if (row.holds.empty()) continue;
+    // A requester sees its own requests only.
+    if (client.role == Role::kRequester && row.requester != client.name) continue;
+    const Outcome o = Pipeline::outcome_of(row, false);
+    json h = hold_object(o);
+    h["decision"] = o.decision;
+    list.push_back(std::move(h));
+  }
+  respond(json_response(200, {{"holds", list}}));
+}
+
+void Service::Impl::hold(const std::string& id, const Client& client, const http::Respond& respond) {
+  if (!plausible_id(id)) return respond(error_response(404, "not-found", "no hold " + id));
+  auto row = pipeline_.reader().request(id);
+  if (!row) return respond(error_response(503, "unavailable", row.error().message()));
+  if (!*row || (*row)->holds.empty() || (client.role == Role::kRequester && (*row)->requester != client.name)) {
+    return respond(error_response(404, "not-found", "no hold " + id));
+  }
+  const Outcome o = Pipeline::outcome_of(**row, false);
+  json h = hold_object(o);
+  h["decision"] = o.decision;
+  // The signature is released to the request's own requester (and admins) once approved.
+  if (o.signature && (client.role == Role::kAdmin || (*row)->requester == client.name)) {
+    h["signature"] = codec::to_hex(*o.signature);
+    h["signer"] = codec::to_checksum(pipeline_.signer().address());
+    if (o.signed_transaction) h["signed_transaction"] = *o.signed_transaction;
+  }
+  respond(json_response(200, h));
+}
+
+void Service::Impl::decide_hold(const http::Request& request, const std::string& id, policy::ApprovalVerdict verdict,
+                                const http::Respond& respond) {
+  if (!plausible_id(id)) return respond(error_response(404, "not-found", "no hold " + id));
+  auto body = codec::parse_json_strict(request.body, kMaxJsonDepth);
+  if (!body) return respond(error_response(400, "bad-request", body.error().message()));
+  if (!body->is_object() || !body->contains("signature") || !body->at("signature").is_string()) {
+    return respond(error_response(400, "bad-request", "$.signature: required, the approver's 65-byte EIP-712 signature (0x hex)"));
+  }
+  for (const auto& [key, value] : body->items()) {
+    if (key != "signature") return respond(error_response(400, "bad-request", "$." + key + ": unknown field"));
+  }
+  auto signature = codec::from_hex(body->at("signature").get<std::string>());
+  if (!signature) return respond(error_response(400, "bad-request", "$.signature: " + signature.error().message()));
+  pipeline_.approve(id, verdict, std::move(*signature), [respond](ApprovalOutcome res) {
+    using Code = ApprovalOutcome::Code;
+    switch (res.code) {
+      case Code::kAccepted: {
+        json h = hold_object(res.request);
+        h["decision"] = res.request.decision;
+        return respond(json_response(200, h));
+      }
+      case Code::kNotFound: return respond(error_response(404, "not-found", "no held request with this id"));
+      case Code::kNotPending: return respond(error_response(409, "not-pending", res.error));
+      case Code::kRefused: {
+        const std::string code = res.error.substr(0, res.error.find(':'));
+        return respond(error_response(400, code, "approval refused: " + res.error));
+      }
+      case Code::kUnavailable: return respond(error_response(503, "unavailable", res.error));
+    }
+  });
+}
+
+void Service::Impl::decisions(const http::Request& request, const std::vector<std::string_view>& parts,
+                              const http::Respond& respond) {
+  const auto parse_record = [](const store::LogRecord& r) {
+    json body = json::parse(r.body, nullptr, false);
+    return json{{"seq", r.seq}, {"id", r.id}, {"kind", r.kind}, {"at_ms", r.at_ms}, {"record", body}};
+  };
+  if (parts.size() == 3) {
+    auto record = pipeline_.reader().record(parts[2]);
+    if (!record) return respond(error_response(503, "unavailable", record.error().message()));
+    if (!*record) return respond(error_response(404, "not-found", "no decision " + std::string(parts[2])));
+    return respond(json_response(200, parse_record(**record)));
+  }
+  std::int64_t after = 0;
+  std::size_t limit = 100;
+  if (auto a = query_value(request.query, "after")) {
+    const auto [end, ec] = std::from_chars(a->data(), a->data() + a->size(), after);
+    if (ec != std::errc() || end != a->data() + a->size() || after < 0) {
+      return respond(error_response(400, "bad-request", "after must be a record sequence number (0 or more)"));
+    }
+  }
+  if (auto l = query_value(request.query, "limit")) {
+    const auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || end != l->data() + l->size() || limit == 0 || limit > 1000) {
+      return respond(error_response(400, "bad-request", "limit must be from 1 to 1000"));
+    }
+  }
+  auto records = pipeline_.reader().records_after(after, limit);
+  if (!records) return respond(error_response(503, "unavailable", records.error().message()));
+  json list = json::array();
+  for (const auto& r : *records) list.push_back(parse_record(r));
+  json body = {{"decisions", list}};
+  body["next"] = records->empty() ? after : records->back().seq;
+  respond(json_response(200, body));
+}
+
+// --- Service -------------------------------------------------------------------------------------
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Service::~Service() = default;
+
+std::expected<std::unique_ptr<Service>, std::string> Service::create(ServiceOptions options, Pipeline& pipeline) {
+  auto impl = std::make_unique<Impl>(std::move(options), pipeline);
+  if (auto ok = impl->connect_upstreams(); !ok) return std::unexpected(ok.error());
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+void Service::handle(http::Request request, http::Respond respond) { impl_->handle(std::move(request), std::move(respond)); }
+void Service::set_ready(bool ready) noexcept { impl_->ready_ = ready; }
+Metrics& Service::metrics() noexcept { return impl_->metrics_; }
+
+}  // namespace txguard::service

@@ -1,0 +1,662 @@
+// The guard service without a socket: Service::handle driven with parsed requests, on the real
+// pipeline (SQLite state + decision log in a temporary directory) and a real keystore signer. Proves
+// the promises of PRODUCT.md at the API: what is signed is the hash txguard computed; denials (Bybit
+// DELEGATECALL, sanctioned recipient, owner change) get no signature and say why; once only per
+// (chain, Safe, nonce); a retry returns the same signature without a second debit; holds release the
+// signature only after a quorum of EIP-712 approvals; refusals are recorded; nothing is released when
+// the database cannot commit.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "tests/support/builders.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "guard/service/pipeline.hpp"
+#include "guard/service/service.hpp"
+#include "policy/approval.hpp"
+#include "policy/codec/address.hpp"
+#include "policy/codec/safe.hpp"
+#include "policy/codec/secp256k1.hpp"
+#include "policy/codec/u256.hpp"
+#include "signers/keystore.hpp"
+
+using namespace txguard;
+using namespace txguard::service;
+using txguard::test::addr;
+using txguard::test::erc20_transfer;
+using txguard::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+constexpr TimeMs kT0 = 1'795'341'600'000;  // 2026-11-22T10:00:00Z
+constexpr TimeMs kMinute = 60'000;
+
+// Anvil's standard test accounts (public test keys): 1 alice, 2 bob, 3 the guard, 4 carol.
+const char* const kAliceKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const char* const kBobKey = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const char* const kGuardKey = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const char* const kCarolKey = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+
+const codec::Address kSafe = addr("0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4");
+const codec::Address kUsdc = addr("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
+const codec::Address kCustomer = addr("0x976EA74026E726554dB657fA54763abd0C3a0aa9");
+const codec::Address kSanctioned = addr("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
+const codec::Address kAttacker = addr("0x96221423681A6d52E184D440a8eFCEbB105C7242");
+
+codec::SecretKey key(const char* hex) { return codec::SecretKey(*codec::from_hex_fixed<32>(hex)); }
+codec::Address address_of(const char* hex) { return *codec::address_of(key(hex)); }
+std::string cs(const codec::Address& a) { return codec::to_checksum(a); }
+
+json policy_doc() {
+  return json{
+      {"txguard_policy", 1},
+      {"name", "service-test"},
+      {"chains", {{"ethereum", {{"id", 1}}}}},
+      {"assets",
+       {{"ETH", {{"chain", "ethereum"}, {"native", true}, {"decimals", 18}}},
+        {"USDC", {{"chain", "ethereum"}, {"address", cs(kUsdc)}, {"decimals", 6}}}}},
+      {"prices", {{"fixed", {{"USDC", "1"}, {"ETH", "3000"}}}}},
+      {"lists", {{"sanctioned", {{"addresses", {cs(kSanctioned)}}}}}},
+      {"approvers",
+       {{"alice", {{"address", cs(address_of(kAliceKey))}}},
+        {"bob", {{"address", cs(address_of(kBobKey))}}},
+        {"carol", {{"address", cs(address_of(kCarolKey))}}}}},
+      {"wallets",
+       {{"hot", {{"chain", "ethereum"}, {"address", cs(kSafe)}, {"kind", "safe"}, {"safe_version", "1.4.1"}}},
+        {"guard", {{"chain", "ethereum"}, {"address", cs(address_of(kGuardKey))}, {"kind", "account"}}}}},
+      {"limits", {{"daily-usd", {{"window", "24h"}, {"max_usd", "1000000"}, {"per", {"wallet"}}}}}},
+      {"rules",
+       json::array({{{"id", "deny-sanctioned"}, {"match", {{"any_address", "sanctioned"}}}, {"effect", "deny"},
+                     {"reason", "sanctioned-address"}},
+                    {{"id", "large"},
+                     {"match", {{"leg", "transfer"}, {"usd", {{">", "100000"}}}}},
+                     {"effect", "hold"},
+                     {"hold", {{"approvers", {"alice", "bob", "carol"}}, {"quorum", 2}, {"expires", "1h"}}},
+                     {"limits", {"daily-usd"}}},
+                    {{"id", "withdrawal"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"},
+                     {"limits", {"daily-usd"}}}})}};
+}
+
+// The Safe transaction body of POST /v1/safe/cosign.
+json safe_body(const codec::Address& to, const std::string& data, std::uint64_t nonce, int operation = 0,
+               const std::string& value = "0") {
+  return {{"chainId", 1},
+          {"safe", cs(kSafe)},
+          {"to", cs(to)},
+          {"value", value},
+          {"data", data},
+          {"operation", operation},
+          {"safeTxGas", "0"},
+          {"baseGas", "0"},
+          {"gasPrice", "0"},
+          {"gasToken", "0x0000000000000000000000000000000000000000"},
+          {"refundReceiver", "0x0000000000000000000000000000000000000000"},
+          {"nonce", nonce}};
+}
+
+json usdc_body(const codec::Address& to, std::uint64_t whole_usdc, std::uint64_t nonce) {
+  return safe_body(kUsdc, codec::to_hex(erc20_transfer(to, codec::U256(whole_usdc) * 1'000'000)), nonce);
+}
+
+codec::Hash32 hash_of(const json& body) {
+  json copy = body;
+  copy["safeVersion"] = "1.4.1";
+  auto request = codec::parse_safe_tx_request(copy);
+  REQUIRE(request.has_value());
+  return codec::safe_tx_hash(request->tx, request->domain);
+}
+
+struct Answer {
+  unsigned status = 0;
+  json body;
+  std::string text;
+};
+
+// A whole guard: pipeline + service on a temporary database, a fixed clock the test moves.
+struct Guard {
+  TempDir dir{"txguard-service"};
+  std::atomic<TimeMs> now{kT0};
+  std::shared_ptr<signers::KeystoreSigner> signer;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<Service> service;
+
+  explicit Guard(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
+    auto s = signers::KeystoreSigner::from_key(key(kGuardKey));
+    REQUIRE(s.has_value());
+    signer = std::make_shared<signers::KeystoreSigner>(std::move(*s));
+    open(lock_timeout);
+  }
+
+  void open(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
+    auto loaded = policy::load_policy(policy_doc().dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
+      return std::unexpected("no file " + p);
+    });
+    REQUIRE(loaded.has_value());
+    auto set = std::make_shared<PolicySet>();
+    set->policy = std::move(*loaded);
+    PipelineOptions options;
+    options.database = database();
+    options.clock = [this] { return now.load(); };
+    options.lock_timeout = lock_timeout;
+    auto p = Pipeline::start(options, set, signer);
+    REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
+    pipeline = std::move(*p);
+    ServiceOptions so;
+    for (const auto& [name, role] : std::vector<std::pair<std::string, Role>>{{"ops", Role::kRequester},
+                                                                             {"desk", Role::kRequester},
+                                                                             {"alice", Role::kApprover},
+                                                                             {"audit", Role::kAuditor},
+                                                                             {"root", Role::kAdmin}}) {
+      so.clients.push_back(ClientConfig{name, token_digest("token-" + name), role});
+    }
+    so.clock = [this] { return now.load(); };
+    auto created = Service::create(so, *pipeline);
+    REQUIRE(created.has_value());
+    service = std::move(*created);
+    service->set_ready(true);
+  }
+
+  /// Stops everything (committing what is queued) and starts again on the same database.
+  void restart() {
+    service.reset();
+    pipeline->stop();
+    pipeline.reset();
+    open();
+  }
+
+  std::string database() const { return (dir.path / "txguard.db").string(); }
+
+  Answer call(const std::string& method, const std::string& target, const std::string& body,
+              std::optional<std::string> client = "ops") {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    r.query = q == std::string::npos ? "" : target.substr(q + 1);
+    r.body = body;
+    r.peer = "127.0.0.1:1";
+    if (client) r.headers.push_back({"authorization", "Bearer token-" + *client});
+    std::promise<http::Response> promise;
+    auto future = promise.get_future();
+    service->handle(std::move(r), [&promise](http::Response response) { promise.set_value(std::move(response)); });
+    const http::Response response = future.get();
+    Answer a{response.status, json::parse(response.body, nullptr, false), response.body};
+    return a;
+  }
+  Answer cosign(const json& body, const std::string& client = "ops") {
+    return call("POST", "/v1/safe/cosign", body.dump(), client);
+  }
+};
+
+codec::Address recover(const codec::Hash32& digest, const std::string& signature_hex) {
+  auto sig = codec::from_hex(signature_hex);
+  REQUIRE(sig.has_value());
+  REQUIRE(sig->size() == 65);
+  codec::Hash32 r{}, s{};
+  std::copy(sig->begin(), sig->begin() + 32, r.begin());
+  std::copy(sig->begin() + 32, sig->begin() + 64, s.begin());
+  REQUIRE(((*sig)[64] == 27 || (*sig)[64] == 28));
+  auto a = codec::recover_address(digest, r, s, static_cast<std::uint8_t>((*sig)[64] - 27));
+  REQUIRE(a.has_value());
+  return *a;
+}
+
+std::string approval(const char* approver_key, const codec::Hash32& request_hash, const std::string& decision_id,
+                     policy::ApprovalVerdict verdict) {
+  const auto digest = policy::approval_digest(request_hash, decision_id, verdict);
+  auto sig = codec::sign_digest(digest, key(approver_key));
+  REQUIRE(sig.has_value());
+  const auto rsv = sig->to_rsv(27);
+  return json{{"signature", codec::to_hex(codec::ByteView(rsv.data(), rsv.size()))}}.dump();
+}
+
+std::vector<std::string> codes(const json& decision) {
+  std::vector<std::string> out;
+  for (const auto& r : decision.at("reasons")) out.push_back(r.at("code").get<std::string>());
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+// The amount already used in the daily-usd ledger, as the next decision reads it.
+std::string daily_used(Guard& g) {
+  const Answer a = g.call("POST", "/v1/evaluate", json{{"request", usdc_body(kCustomer, 1, 999)}}.dump());
+  REQUIRE(a.status == 200);
+  return a.body.at("decision").at("limits").at(0).at("used").get<std::string>();
+}
+
+}  // namespace
+
+TEST_SUITE("service") {
+  TEST_CASE("an allowed Safe transfer is signed over the safeTxHash txguard computed, by the guard's key") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 500, 0);
+    const Answer a = g.cosign(body);
+    REQUIRE(a.status == 200);
+    CHECK(a.body.at("decision").at("verdict") == "allow");
+    CHECK(a.body.at("safeTxHash") == codec::to_hex(hash_of(body)));
+    CHECK(a.body.at("signer") == cs(address_of(kGuardKey)));
+    CHECK(recover(hash_of(body), a.body.at("signature")) == address_of(kGuardKey));
+  }
+
+  TEST_CASE("a Bybit-style DELEGATECALL, a sanctioned recipient and an owner change get no signature and say why") {
+    Guard g;
+    // DELEGATECALL to an attacker's contract (the Bybit pattern: the Safe runs foreign code).
+    const Answer delegate = g.cosign(safe_body(kAttacker, "0xa9059cbb" + std::string(128, '0'), 0, 1));
+    CHECK(delegate.status == 403);
+    CHECK(delegate.body.at("error").at("code") == "denied");
+    CHECK_FALSE(delegate.body.contains("signature"));
+    CHECK(has(codes(delegate.body.at("decision")), "unsafe-delegatecall"));
+
+    const Answer sanctioned = g.cosign(usdc_body(kSanctioned, 10, 0));
+    CHECK(sanctioned.status == 403);
+    CHECK_FALSE(sanctioned.body.contains("signature"));
+    CHECK(has(codes(sanctioned.body.at("decision")), "sanctioned-address"));
+
+    // addOwnerWithThreshold(attacker, 1) on the Safe itself.
+    const std::string add_owner = "0x0d582f13" + std::string(24, '0') + codec::to_hex(kAttacker.view()).substr(2) +
+                                  std::string(63, '0') + "1";
+    const Answer owner = g.cosign(safe_body(kSafe, add_owner, 0));
+    CHECK(owner.status == 403);
+    CHECK_FALSE(owner.body.contains("signature"));
+    CHECK(has(codes(owner.body.at("decision")), "safe-configuration-change"));
+  }
+
+  TEST_CASE("a claimed safeTxHash that differs from the computed one is refused and nothing is signed") {
+    Guard g;
+    json body = usdc_body(kCustomer, 5, 0);
+    body["safeTxHash"] = "0x" + std::string(64, 'a');
+    const Answer a = g.cosign(body);
+    CHECK(a.status == 400);
+    CHECK(a.body.at("error").at("code") == "hash-mismatch");
+    body["safeTxHash"] = codec::to_hex(hash_of(usdc_body(kCustomer, 5, 0)));
+    CHECK(g.cosign(body).status == 200);
+  }
+
+  TEST_CASE("once only: a second SafeTx at a signed (chain, Safe, nonce) is denied with its own reason") {
+    Guard g;
+    REQUIRE(g.cosign(usdc_body(kCustomer, 5, 3)).status == 200);
+    const Answer second = g.cosign(usdc_body(kCustomer, 6, 3));
+    CHECK(second.status == 403);
+    CHECK_FALSE(second.body.contains("signature"));
+    CHECK(codes(second.body.at("decision")) == std::vector<std::string>{"nonce-already-signed"});
+    // Another nonce is free.
+    CHECK(g.cosign(usdc_body(kCustomer, 6, 4)).status == 200);
+  }
+
+  TEST_CASE("a denied request does not take its nonce: a corrected request at that nonce can be signed") {
+    Guard g;
+    CHECK(g.cosign(usdc_body(kSanctioned, 5, 0)).status == 403);
+    CHECK(g.cosign(usdc_body(kCustomer, 5, 0)).status == 200);
+  }
+
+  TEST_CASE("a retry returns the same decision and signature without evaluating or debiting again") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 700, 1);
+    const Answer first = g.cosign(body);
+    REQUIRE(first.status == 200);
+    const std::string used = daily_used(g);
+    CHECK(used == "700000000");
+    const Answer retry = g.cosign(body);
+    REQUIRE(retry.status == 200);
+    CHECK(retry.body.at("signature") == first.body.at("signature"));
+    CHECK(retry.body.at("decision").at("id") == first.body.at("decision").at("id"));
+    CHECK(retry.body.value("replayed", false));
+    CHECK(daily_used(g) == used);
+  }
+
+  TEST_CASE("evaluate judges without signing, recording or consuming limits") {
+    Guard g;
+    const Answer a = g.call("POST", "/v1/evaluate", json{{"request", usdc_body(kCustomer, 900, 0)}}.dump());
+    REQUIRE(a.status == 200);
+    CHECK(a.body.at("decision").at("verdict") == "allow");
+    CHECK_FALSE(a.body.contains("signature"));
+    CHECK(daily_used(g) == "0");
+    // The nonce is not taken either.
+    CHECK(g.cosign(usdc_body(kCustomer, 1, 0)).status == 200);
+  }
+
+  TEST_CASE("a held withdrawal is signed only after two approvers sign the EIP-712 approval") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    CHECK_FALSE(held.body.contains("signature"));
+    const std::string id = held.body.at("hold").at("id");
+    CHECK(held.body.at("hold").at("status") == "pending");
+    // The typed data to sign is given with the hold.
+    CHECK(held.body.at("hold").at("approval").at("message").at("decisionId") == id);
+    CHECK(held.body.at("hold").at("approval").at("message").at("requestHash") == codec::to_hex(hash));
+
+    // A retry while pending: still pending, no signature.
+    const Answer retry = g.cosign(body);
+    CHECK(retry.status == 202);
+    CHECK_FALSE(retry.body.contains("signature"));
+
+    const Answer one = g.call("POST", "/v1/holds/" + id + "/approve",
+                              approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    REQUIRE(one.status == 200);
+    CHECK(one.body.at("status") == "pending");
+    // The same approver again counts once.
+    const Answer again = g.call("POST", "/v1/holds/" + id + "/approve",
+                                approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    CHECK(again.status == 400);
+    CHECK(again.body.at("error").at("code") == "duplicate");
+    CHECK(g.cosign(body).status == 202);
+
+    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve",
+                              approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    REQUIRE(two.status == 200);
+    CHECK(two.body.at("status") == "approved");
+    CHECK_FALSE(two.body.contains("signature"));  // released to the requester, not the approver
+
+    const Answer released = g.cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(recover(hash, released.body.at("signature")) == address_of(kGuardKey));
+    const Answer view = g.call("GET", "/v1/holds/" + id, "", "ops");
+    REQUIRE(view.status == 200);
+    CHECK(view.body.at("signature") == released.body.at("signature"));
+    // The reservation became a debit, once.
+    CHECK(daily_used(g) == "150000000000");
+  }
+
+  TEST_CASE("approvals that do not count: a stranger's key, a signature over another request, after the end") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 200'000, 0);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    // The guard's own key is not an approver.
+    Answer a = g.call("POST", "/v1/holds/" + id + "/approve", approval(kGuardKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    CHECK(a.status == 400);
+    CHECK(a.body.at("error").at("code") == "unknown-approver");
+    // Alice's signature over another decision id.
+    a = g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id + "0", policy::ApprovalVerdict::kApprove), "alice");
+    CHECK(a.body.at("error").at("code") == "unknown-approver");
+    // Malformed bodies.
+    CHECK(g.call("POST", "/v1/holds/" + id + "/approve", "{}", "alice").status == 400);
+    CHECK(g.call("POST", "/v1/holds/" + id + "/approve", R"({"signature":"0x1234"})", "alice").status == 400);
+    CHECK(g.call("POST", "/v1/holds/" + id + "/approve", R"({"signature":"0x","extra":1})", "alice").status == 400);
+    CHECK(g.call("POST", "/v1/holds/ffff-1/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice").status == 404);
+    CHECK(g.call("POST", "/v1/holds/../approve", "{}", "alice").status == 404);
+    // A requester cannot approve.
+    CHECK(g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "ops").status == 403);
+    // After expiry nothing is signed and the nonce is free again.
+    g.now = kT0 + 61 * kMinute;
+    a = g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    CHECK(a.status == 409);
+    const Answer expired = g.cosign(body);
+    CHECK(expired.status == 202);  // judged anew: a fresh hold with a fresh id
+    CHECK(expired.body.at("hold").at("id") != id);
+  }
+
+  TEST_CASE("one rejection by an approver ends a hold for good and frees its nonce") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 300'000, 5);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    const Answer rejected = g.call("POST", "/v1/holds/" + id + "/reject",
+                                   approval(kCarolKey, hash, id, policy::ApprovalVerdict::kReject), "alice");
+    REQUIRE(rejected.status == 200);
+    CHECK(rejected.body.at("status") == "rejected");
+    const Answer retry = g.cosign(body);
+    CHECK(retry.status == 403);
+    CHECK(retry.body.at("error").at("code") == "rejected");
+    CHECK_FALSE(retry.body.contains("signature"));
+    CHECK(daily_used(g) == "0");  // the reservation was released
+    CHECK(g.cosign(usdc_body(kCustomer, 5, 5)).status == 200);
+  }
+
+  TEST_CASE("no token, a wrong token and a wrong role are refused, and each refusal is recorded") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 5, 0);
+    Answer a = g.call("POST", "/v1/safe/cosign", body.dump(), std::nullopt);
+    CHECK(a.status == 401);
+    CHECK(a.body.at("error").at("code") == "unauthenticated");
+    a = g.call("POST", "/v1/safe/cosign", body.dump(), "nobody");
+    CHECK(a.status == 401);
+    a = g.call("POST", "/v1/safe/cosign", body.dump(), "alice");
+    CHECK(a.status == 403);
+    CHECK(a.body.at("error").at("code") == "forbidden");
+    CHECK(g.call("GET", "/v1/decisions", "", "ops").status == 403);
+    CHECK(g.call("GET", "/metrics", "", "ops").status == 403);
+    // An admin may do everything. Its request is committed after the refusals queued before it.
+    CHECK(g.call("POST", "/v1/safe/cosign", body.dump(), "root").status == 200);
+    CHECK(g.call("GET", "/metrics", "", "root").status == 200);
+    // The auditor sees the refusals in the log.
+    const Answer log = g.call("GET", "/v1/decisions?after=0&limit=100", "", "audit");
+    REQUIRE(log.status == 200);
+    std::vector<std::string> reasons;
+    for (const auto& r : log.body.at("decisions")) {
+      if (r.at("kind") == "refusal") reasons.push_back(r.at("record").at("reason"));
+    }
+    CHECK(reasons == std::vector<std::string>{"missing-token", "unknown-token", "forbidden", "forbidden", "forbidden"});
+  }
+
+  TEST_CASE("malformed requests get 400 naming what is wrong, unknown routes 404, wrong methods 405") {
+    Guard g;
+    Answer a = g.call("POST", "/v1/safe/cosign", "{not json");
+    CHECK(a.status == 400);
+    CHECK(a.body.at("error").at("code") == "bad-request");
+    json body = usdc_body(kCustomer, 5, 0);
+    body["surprise"] = 1;
+    a = g.cosign(body);
+    CHECK(a.status == 400);
+    CHECK(a.body.at("error").at("message").get<std::string>().find("$.surprise") != std::string::npos);
+    body = usdc_body(kCustomer, 5, 0);
+    body.erase("nonce");
+    CHECK(g.cosign(body).body.at("error").at("message").get<std::string>().find("$.nonce") != std::string::npos);
+    body = usdc_body(kCustomer, 5, 0);
+    body["safe"] = "0x0000000000000000000000000000000000000001";
+    a = g.cosign(body);
+    CHECK(a.status == 400);
+    CHECK(a.body.at("error").at("message").get<std::string>().find("$.safeVersion") != std::string::npos);
+    CHECK(g.call("POST", "/v1/safe/cosign", "[]").status == 400);
+    CHECK(g.call("POST", "/v1/safe/cosign", std::string(70, '[') + std::string(70, ']')).status == 400);
+    CHECK(g.call("GET", "/v1/nothing", "").status == 404);
+    CHECK(g.call("GET", "/v1/safe/cosign", "").status == 405);
+    CHECK(g.call("POST", "/v1/evaluate", "{}").status == 400);
+    CHECK(g.call("GET", "/v1/decisions?after=-1", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/decisions?limit=0", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/decisions/unknown", "", "audit").status == 404);
+  }
+
+  TEST_CASE("healthz needs no token; readyz follows the service state; metrics count verdicts and holds") {
+    Guard g;
+    CHECK(g.call("GET", "/healthz", "", std::nullopt).status == 200);
+    CHECK(g.call("GET", "/readyz", "", std::nullopt).status == 200);
+    g.service->set_ready(false);
+    CHECK(g.call("GET", "/readyz", "", std::nullopt).status == 503);
+    g.service->set_ready(true);
+    REQUIRE(g.cosign(usdc_body(kCustomer, 5, 0)).status == 200);
+    REQUIRE(g.cosign(usdc_body(kSanctioned, 5, 1)).status == 403);
+    REQUIRE(g.cosign(usdc_body(kCustomer, 500'000, 2)).status == 202);
+    const Answer m = g.call("GET", "/metrics", "", "audit");
+    REQUIRE(m.status == 200);
+    CHECK(m.text.find("txguard_decisions_total{verdict=\"allow\",rule=\"withdrawal\"} 1") != std::string::npos);
+    CHECK(m.text.find("txguard_decision_reasons_total{reason=\"sanctioned-address\"} 1") != std::string::npos);
+    CHECK(m.text.find("txguard_holds_pending 1") != std::string::npos);
+    CHECK(m.text.find("txguard_limit_headroom{limit=\"daily-usd\"") != std::string::npos);
+    CHECK(m.text.find("txguard_http_request_duration_seconds_bucket{route=\"/v1/safe/cosign\",le=\"+Inf\"} 3") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("requests judged concurrently are all answered, in fewer commits than requests (group commit)") {
+    Guard g;
+    constexpr int kThreads = 8;
+    constexpr int kEach = 25;
+    std::vector<std::thread> threads;
+    std::atomic<int> allowed{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          const Answer a = g.cosign(usdc_body(kCustomer, 1, static_cast<std::uint64_t>(1000 + t * kEach + i)));
+          if (a.status == 200) ++allowed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(allowed == kThreads * kEach);
+    CHECK(g.pipeline->batches() < static_cast<std::uint64_t>(kThreads * kEach));
+    CHECK(daily_used(g) == std::to_string(kThreads * kEach) + "000000");
+  }
+
+  TEST_CASE("nothing is released when the decision cannot be committed: the request answers 503") {
+    Guard g(std::chrono::milliseconds{50});
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(g.database().c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    const json body = usdc_body(kCustomer, 5, 0);
+    const Answer blocked = g.cosign(body);
+    CHECK(blocked.status == 503);
+    CHECK_FALSE(blocked.body.contains("signature"));
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    // Nothing of it was kept: the same request is judged anew, debited once.
+    CHECK(g.cosign(body).status == 200);
+    CHECK(daily_used(g) == "5000000");
+  }
+
+  TEST_CASE("decisions survive a restart: a retry after restarting gets the same signature, the nonce stays taken") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 5, 9);
+    const Answer a = g.cosign(body);
+    REQUIRE(a.status == 200);
+    g.restart();
+    const Answer again = g.cosign(body);
+    REQUIRE(again.status == 200);
+    CHECK(again.body.at("signature") == a.body.at("signature"));
+    CHECK(again.body.value("replayed", false));
+    CHECK(codes(g.cosign(usdc_body(kCustomer, 6, 9)).body.at("decision")) ==
+          std::vector<std::string>{"nonce-already-signed"});
+  }
+
+  TEST_CASE("JSON-RPC: accounts and chain, messages denied without a rule, unknown methods and bad JSON refused") {
+    Guard g;
+    auto rpc = [&](const std::string& body) { return g.call("POST", "/rpc/1", body); };
+    Answer a = rpc(R"({"jsonrpc":"2.0","id":1,"method":"eth_accounts","params":[]})");
+    CHECK(a.body.at("result") == json::array({cs(address_of(kGuardKey))}));
+    a = rpc(R"({"jsonrpc":"2.0","id":2,"method":"eth_chainId"})");
+    CHECK(a.body.at("result") == "0x1");
+    a = rpc(json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "personal_sign"}, {"params", {"0x68656c6c6f", cs(address_of(kGuardKey))}}}.dump());
+    CHECK(a.body.at("error").at("code") == -32003);
+    CHECK(a.body.at("error").at("data").at("decision_id").is_string());
+    a = rpc(json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "personal_sign"}, {"params", {"0x68", cs(kCustomer)}}}.dump());
+    CHECK(a.body.at("error").at("code") == -32602);
+    a = rpc(R"({"jsonrpc":"2.0","id":5,"method":"eth_sendRawTransaction","params":["0x00"]})");
+    CHECK(a.body.at("error").at("code") == -32601);
+    a = rpc("{oops");
+    CHECK(a.body.at("error").at("code") == -32700);
+    a = rpc(R"([{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"nope"}])");
+    REQUIRE(a.body.is_array());
+    CHECK(a.body.at(0).at("result") == "0x1");
+    CHECK(a.body.at(1).at("error").at("code") == -32601);
+    CHECK(rpc("[]").body.at("error").at("code") == -32600);
+    CHECK(g.call("POST", "/rpc/zero", R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})").body.at("error").at("code") == -32600);
+  }
+
+  TEST_CASE("JSON-RPC eth_signTransaction signs an allowed transfer from the guard and refuses a sanctioned one") {
+    Guard g;
+    const json tx = {{"from", cs(address_of(kGuardKey))}, {"to", cs(kCustomer)}, {"value", "0xde0b6b3a7640000"},
+                     {"gas", "0x5208"}, {"maxFeePerGas", "0x77359400"}, {"maxPriorityFeePerGas", "0x3b9aca00"},
+                     {"nonce", "0x0"}};
+    Answer a = g.call("POST", "/rpc/1", json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_signTransaction"}, {"params", {tx}}}.dump());
+    REQUIRE(a.body.contains("result"));
+    auto raw = codec::from_hex(a.body.at("result").get<std::string>());
+    REQUIRE(raw.has_value());
+    auto decoded = codec::decode_transaction(*raw);
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->from == address_of(kGuardKey));
+    CHECK(decoded->to == kCustomer);
+    CHECK(decoded->chain_id == 1u);
+
+    json bad = tx;
+    bad["to"] = cs(kSanctioned);
+    bad["nonce"] = "0x1";
+    a = g.call("POST", "/rpc/1", json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "eth_signTransaction"}, {"params", {bad}}}.dump());
+    CHECK(a.body.at("error").at("code") == -32003);
+    // Another transaction at the signed nonce 0 is refused (once only per account and nonce).
+    json other = tx;
+    other["value"] = "0x1";
+    a = g.call("POST", "/rpc/1", json{{"jsonrpc", "2.0"}, {"id", 3}, {"method", "eth_signTransaction"}, {"params", {other}}}.dump());
+    CHECK(a.body.at("error").at("data").at("reasons").at(0).at("code") == "nonce-already-signed");
+    // From another account: refused before judgement.
+    json foreign = tx;
+    foreign["from"] = cs(kCustomer);
+    a = g.call("POST", "/rpc/1", json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "eth_signTransaction"}, {"params", {foreign}}}.dump());
+    CHECK(a.body.at("error").at("code") == -32602);
+  }
+
+  TEST_CASE("the per-client request rate is enforced with 429") {
+    Guard g;
+    ServiceOptions so;
+    so.clients.push_back(ClientConfig{"ops", token_digest("token-ops"), Role::kRequester});
+    so.requests_per_second = 0.001;
+    so.burst = 2;
+    so.clock = [&g] { return g.now.load(); };
+    g.service = std::move(*Service::create(so, *g.pipeline));
+    CHECK(g.call("GET", "/v1/holds", "").status == 200);
+    CHECK(g.call("GET", "/v1/holds", "").status == 200);
+    CHECK(g.call("GET", "/v1/holds", "").status == 429);
+  }
+}
+
+TEST_SUITE("service: OpenAPI") {
+  TEST_CASE("the OpenAPI document describes exactly the routes the service serves, with their methods") {
+    std::ifstream file(std::string(TXGUARD_SOURCE_DIR) + "/guard/openapi.json");
+    REQUIRE(file.good());
+    const json doc = json::parse(file);
+    std::set<std::pair<std::string, std::string>> documented;
+    for (const auto& [path, item] : doc.at("paths").items()) {
+      for (const auto& [method, operation] : item.items()) {
+        std::string upper = method;
+        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        documented.insert({upper, path});
+        // Every operation says who may call it and what comes back.
+        CHECK_MESSAGE(operation.contains("x-roles"), method << " " << path);
+        CHECK_MESSAGE(operation.at("responses").size() >= 1, method << " " << path);
+      }
+    }
+    std::set<std::pair<std::string, std::string>> served;
+    for (const auto& r : routes()) served.insert({r.method, r.path});
+    CHECK(documented == served);
+  }
+
+  TEST_CASE("every route the OpenAPI document lists answers, and every other path is 404") {
+    Guard g;
+    for (const auto& r : routes()) {
+      std::string target = r.path;
+      if (const auto p = target.find("{id}"); p != std::string::npos) target.replace(p, 4, "0-1");
+      if (const auto p = target.find("{chainId}"); p != std::string::npos) target.replace(p, 9, "1");
+      const Answer a = g.call(r.method, target, r.method == "POST" ? "{}" : "", "root");
+      // A 404 may say "no such hold", never "no route".
+      const bool routed = !(a.status == 404 && a.body.at("error").at("message").get<std::string>().starts_with("no route"));
+      CHECK_MESSAGE(routed, r.method << " " << target);
+      CHECK_MESSAGE(a.status != 405, r.method << " " << target);
+    }
+    const Answer extra = g.call("GET", "/v1/holds/0-1/extra", "", "root");
+    CHECK(extra.status == 404);
+    CHECK(extra.body.at("error").at("message").get<std::string>().starts_with("no route"));
+    CHECK(g.call("DELETE", "/v1/holds", "", "root").status == 405);
+  }
+}
