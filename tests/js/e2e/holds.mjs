@@ -161,8 +161,8 @@ export async function run({ chain, env, server }, checks) {
     return guardSig;
   });
 
-  await checks.check('GET /v1/holds/{id} includes the released signature', async () => {
-    const h = await current();
+  await checks.check('GET /v1/holds/{id} by the requester includes the released signature', async () => {
+    const h = (await server.call('GET', `/v1/holds/${encodeURIComponent(hold.id)}`, { token: 'ops' })).json;
     expectEqual(h?.status, 'approved', 'hold status');
     expect(released !== undefined, 'the previous check obtained the signature');
     expectEqual(h?.signature?.toLowerCase(), released.signature.toLowerCase(), 'hold.signature is the one the cosign retry returned');
