@@ -113,6 +113,13 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(approvalCount(res.json), 1, 'one approval');
   });
 
+  await checks.check('an approval in the hold names its approver and when it was accepted (unix ms, within the last minute)', async () => {
+    const a = (await current())?.approvals?.[0];
+    expectEqual(a?.approver, 'alice', 'approvals[0].approver');
+    expectEqual(a?.verdict, 'approve', 'approvals[0].verdict');
+    expect(typeof a?.at_ms === 'number' && Math.abs(Date.now() - a.at_ms) < 60000, 'approvals[0].at_ms is the time of the approval in unix milliseconds', { at_ms: a?.at_ms, now: Date.now() });
+  });
+
   await checks.check('the same approver twice counts once', async () => {
     await approve('alice', aliceSig);
     const h = await current();
