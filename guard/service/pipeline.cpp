@@ -5,6 +5,7 @@
 
 #include "policy/codec/address.hpp"
 #include "policy/codec/u256.hpp"
+#include "policy/units.hpp"
 
 namespace txguard::service {
 
@@ -164,11 +165,26 @@ Outcome Pipeline::outcome_of(const store::RequestRow& row, bool replayed) {
     json summary = json::array();
     for (const auto& a : approvals) summary.push_back({{"approver", a.value("approver", "")},
                                                        {"verdict", a.value("verdict", "")},
-                                                       {"at_ms", a.value("at_ms", 0)}});
+                                                       {"at_ms", a.value("at_ms", std::int64_t{0})}});
+    // The summary of every requirement: who may approve, the largest quorum, the earliest expiry.
+    json requirements = hold.value("requirements", json::array());
+    std::vector<std::string> approvers;
+    std::size_t quorum = 0;
+    for (const auto& r : requirements) {
+      quorum = std::max(quorum, r.value("quorum", std::size_t{0}));
+      for (const auto& a : r.value("approvers", json::array())) {
+        if (std::find(approvers.begin(), approvers.end(), a.get<std::string>()) == approvers.end()) {
+          approvers.push_back(a.get<std::string>());
+        }
+      }
+    }
     out.hold = {{"id", row.decision_id},
                 {"status", to_string(row.status)},
                 {"requester", row.requester},
-                {"requirements", hold.value("requirements", json::array())},
+                {"quorum", quorum},
+                {"approvers", approvers},
+                {"expires_at", policy::format_time(row.expires_ms)},
+                {"requirements", requirements},
                 {"approvals", summary},
                 {"expires_at_ms", row.expires_ms},
                 {"request_hash", hex_of(row.request_key)}};

@@ -242,6 +242,14 @@ std::expected<SigningRequest, HttpError> typed_data_request(const json& data, co
   out.requester = requester;
   out.intent = std::move(*intent);
   out.digest = typed->digest;
+  // A SafeTx message signs the same safeTxHash as POST /v1/safe/cosign: the same once-only claim.
+  if (!out.intent.safe_txs.empty() && out.intent.chain_id) {
+    const codec::SafeTxEntry& entry = out.intent.safe_txs.front();
+    if (entry.safe_tx_hash && *entry.safe_tx_hash == out.digest) {
+      out.claim = store::Claim{codec::to_decimal(*out.intent.chain_id), lower_hex(entry.safe),
+                               codec::to_decimal(entry.tx.nonce)};
+    }
+  }
   out.payload = {{"typed_data", object}, {"signer", codec::to_checksum(guard)}};
   return out;
 }

@@ -381,8 +381,8 @@ void Service::Impl::hold(const std::string& id, const Client& client, const http
   const Outcome o = Pipeline::outcome_of(**row, false);
   json h = hold_object(o);
   h["decision"] = o.decision;
-  // The signature is released to the request's own requester (and admins) once approved.
-  if (o.signature && (client.role == Role::kAdmin || (*row)->requester == client.name)) {
+  // Once approved, the signature is part of the hold for whoever may read it (it is in the log too).
+  if (o.signature) {
     h["signature"] = codec::to_hex(*o.signature);
     h["signer"] = codec::to_checksum(pipeline_.signer().address());
     if (o.signed_transaction) h["signed_transaction"] = *o.signed_transaction;
@@ -412,9 +412,12 @@ void Service::Impl::decide_hold(const http::Request& request, const std::string&
         return respond(json_response(200, h));
       }
       case Code::kNotFound: return respond(error_response(404, "not-found", "no held request with this id"));
-      case Code::kNotPending: return respond(error_response(409, "not-pending", res.error));
+      case Code::kNotPending: return respond(error_response(409, "conflict", "the hold is not pending: " + res.error));
       case Code::kRefused: {
+        // An approver who already gave a verdict conflicts with the recorded one; anything else is a
+        // bad signature for this hold.
         const std::string code = res.error.substr(0, res.error.find(':'));
+        if (code == "duplicate") return respond(error_response(409, "conflict", "approval refused: " + res.error));
         return respond(error_response(400, code, "approval refused: " + res.error));
       }
       case Code::kUnavailable: return respond(error_response(503, "unavailable", res.error));

@@ -341,6 +341,9 @@ TEST_SUITE("service") {
     CHECK_FALSE(held.body.contains("signature"));
     const std::string id = held.body.at("hold").at("id");
     CHECK(held.body.at("hold").at("status") == "pending");
+    CHECK(held.body.at("hold").at("quorum") == 2);
+    CHECK(held.body.at("hold").at("approvers") == json::array({"alice", "bob", "carol"}));
+    CHECK(held.body.at("hold").at("expires_at") == "2026-11-22T11:00:00.000Z");
     // The typed data to sign is given with the hold.
     CHECK(held.body.at("hold").at("approval").at("message").at("decisionId") == id);
     CHECK(held.body.at("hold").at("approval").at("message").at("requestHash") == codec::to_hex(hash));
@@ -357,8 +360,9 @@ TEST_SUITE("service") {
     // The same approver again counts once.
     const Answer again = g.call("POST", "/v1/holds/" + id + "/approve",
                                 approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
-    CHECK(again.status == 400);
-    CHECK(again.body.at("error").at("code") == "duplicate");
+    CHECK(again.status == 409);
+    CHECK(again.body.at("error").at("code") == "conflict");
+    CHECK(one.body.at("approvals").at(0).at("at_ms") == kT0);
     CHECK(g.cosign(body).status == 202);
 
     const Answer two = g.call("POST", "/v1/holds/" + id + "/approve",
