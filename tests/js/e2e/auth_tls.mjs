@@ -142,6 +142,37 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(sha, createHash('sha256').update(token, 'utf8').digest('hex'), 'sha256 is SHA-256 of the token');
   });
 
+  // 40 requests at once by one client against a server limited to 1 request/second.
+  const flood = async (limits) => {
+    const slow = await env.startServer({
+      name: `ratelimited-${limits.burst ?? 'default'}`,
+      extra: { limits: { max_body_bytes: 1048576, max_connections: 1024, header_timeout_ms: 10000, request_timeout_ms: 30000, ...limits } },
+    });
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => slow.call('GET', '/v1/holds', { token: 'ops' })));
+      const other = await slow.call('GET', '/v1/holds', { token: 'alice' });
+      return { answers, statuses: answers.map((a) => a.status), other };
+    } finally {
+      await slow.stopGracefully();
+    }
+  };
+
+  await checks.check('limits.requests_per_second 1 with burst 5: a flooding client gets 429 rate-limited, another client is still served', async () => {
+    const { answers, statuses, other } = await flood({ requests_per_second: 1, burst: 5 });
+    const served = statuses.filter((x) => x === 200).length;
+    // The burst of 5, plus at most a couple refilled at 1/s if the machine is slow.
+    expect(served >= 5 && served <= 7, 'the burst is served, little more', statuses);
+    const limited = answers.filter((a) => a.status === 429);
+    expectEqual(limited.length, 40 - served, 'the rest is refused with 429');
+    expectEqual(limited[0].json?.error?.code, 'rate-limited', 'error.code');
+    expectEqual(other.status, 200, `another client meanwhile (${describeResponse(other)})`);
+  });
+
+  await checks.check('limits.requests_per_second 1 (no burst given, as in the API contract): 40 requests at once are not all served', async () => {
+    const { statuses } = await flood({ requests_per_second: 1 });
+    expect(statuses.includes(429), 'a server limited to 1 request/second refuses some of 40 simultaneous requests', statuses);
+  });
+
   // ---- TLS with required client certificates ----
   const tlsDir = join(env.dir, 'tls');
   mkdirSync(tlsDir, { recursive: true });
