@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The command line contract of 'txguard serve' and 'txguard token': a bad configuration, policy,
+# keystore or passphrase stops start-up with its own exit code (64 usage, 65 bad data, 66 unreadable,
+# 69 cannot bind) and names the field or file; the passphrase never appears in any output; a good
+# configuration listens, writes its port file, answers /healthz, and SIGTERM stops it with exit 0.
+set -u
+txguard=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$2
+. "$(dirname "$0")/harness.sh"
+
+ok() { # name, status
+  if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+err_has() { # name, substring expected somewhere in stderr
+  local status=0
+  grep -qF -- "$2" "$tmp/err" || status=1
+  ok "$1: stderr lacks '$2' ($(head -c 300 "$tmp/err"))" $status
+}
+
+# token new: a 32-byte token and the SHA-256 of exactly that token.
+check "token new" 0 "$txguard" token new
+token=$(sed -n 's/^token: //p' "$tmp/out")
+digest=$(sed -n 's/^sha256: //p' "$tmp/out")
+[ "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" = "$digest" ]
+ok "token new: sha256 is the SHA-256 of the token" $?
+check "token new twice gives another token" 0 "$txguard" token new
+[ "$(sed -n 's/^token: //p' "$tmp/out")" != "$token" ]
+ok "token new: two tokens differ" $?
+check "token without new" 64 "$txguard" token
+check "token with an unknown word" 64 "$txguard" token old
+
+printf 'serve-test-passphrase-XYZ\n' >"$tmp/pw"
+check "keys new for the server" 0 "$txguard" keys new --out "$tmp/guard.json" --light --passphrase-file "$tmp/pw"
+printf 'wrong-passphrase\n' >"$tmp/wrong-pw"
+
+write_config() { # extra JSON members (with a leading comma), keystore passphrase file
+  cat >"$tmp/config.json" <<EOF
+{"listen": "127.0.0.1:0", "port_file": "port",
+ "clients": [{"name": "ops", "token_sha256": "$digest", "role": "requester"}],
+ "policy": "$root/deploy/examples/hot-wallet.policy.json",
+ "prices": "$root/deploy/examples/prices.json",
+ "database": "txguard.db",
+ "keystore": {"file": "guard.json", "passphrase_file": "${2:-pw}"} $1}
+EOF
+}
+
+check "serve without --config" 64 "$txguard" serve
+check "serve with an unknown argument" 64 "$txguard" serve --port 1
+check "serve with a missing config file" 66 "$txguard" serve --config "$tmp/none.json"
+
+write_config ', "surprise": 1'
+check "an unknown config field" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "an unknown config field is named" '$.surprise: unknown field'
+
+write_config ', "limits": {"max_connections": 0}, "log": {"level": "loud"}'
+check "two bad config values" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "a bad limit is named" '$.limits.max_connections'
+err_has "a bad log level is named in the same run" '$.log.level'
+
+cat >"$tmp/config.json" <<EOF
+{"listen": "127.0.0.1:99999", "clients": [{"name": "a", "token_sha256": "12", "role": "king"}],
+ "policy": "p.json", "database": "d.db", "keystore": {"file": "k.json"}}
+EOF
+check "several config problems" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "bad port" '$.listen'
+err_has "bad token digest" '$.clients[0].token_sha256'
+err_has "bad role" '$.clients[0].role'
+err_has "no passphrase source" '$.keystore'
+
+write_config '' wrong-pw
+check "a wrong keystore passphrase" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the keystore is named" '$.keystore.file'
+
+write_config ''
+sed -i 's/"passphrase_file": "pw"/"passphrase_env": "TXGUARD_TEST_UNSET_VARIABLE"/' "$tmp/config.json"
+check "a passphrase variable that is not set" 64 env -u TXGUARD_TEST_UNSET_VARIABLE "$txguard" serve --config "$tmp/config.json"
+err_has "the variable is named" 'TXGUARD_TEST_UNSET_VARIABLE'
+
+write_config ''
+sed -i "s|\"policy\": \"[^\"]*\"|\"policy\": \"$tmp/bad.policy.json\"|" "$tmp/config.json"
+printf '{"txguard_policy": 1, "name": "x", "rules": [{"id": "r", "match": {"nonsense": 1}, "effect": "allow"}]}' >"$tmp/bad.policy.json"
+check "a policy with problems" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the policy problem is named with its path" 'rules[0].match.nonsense'
+
+# A good configuration: it starts, answers, and stops cleanly on SIGTERM.
+write_config ''
+(cd "$tmp" && exec "$txguard" serve --config "$tmp/config.json" >"$tmp/serve.out" 2>"$tmp/serve.err") &
+server=$!
+for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+port=$(cat "$tmp/port" 2>/dev/null || echo 0)
+[ "$port" -gt 0 ]
+ok "the port file is written" $?
+grep -q "listening on http://127.0.0.1:$port" "$tmp/serve.err"
+ok "the listening line names the port" $?
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+[ "$status" = 200 ]
+ok "healthz answers 200 (got $status)" $?
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/safe/cosign" -d '{}')
+[ "$status" = 401 ]
+ok "no token is 401 (got $status)" $?
+
+# The same port again cannot be bound: exit 69 (only when the first server did start).
+if [ "$port" -gt 0 ]; then
+  sed -i "s/127.0.0.1:0/127.0.0.1:$port/" "$tmp/config.json"
+  sed -i 's/"port_file": "port",//' "$tmp/config.json"
+  sed -i 's/"database": "txguard.db"/"database": "other.db"/' "$tmp/config.json"
+  check "a port in use" 69 timeout 20 "$txguard" serve --config "$tmp/config.json"
+fi
+
+kill -TERM "$server"
+wait "$server"
+ok "SIGTERM stops the server with exit 0" $?
+grep -q "stopped" "$tmp/serve.err"
+ok "the server says it stopped" $?
+! grep -qF "serve-test-passphrase-XYZ" "$tmp/serve.out" "$tmp/serve.err" "$tmp/out" "$tmp/err"
+ok "the passphrase appears in no output" $?
+
+finish
