@@ -59,10 +59,11 @@ curl -s -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' \\
   "value": "0", "operation": 0, "safeTxGas": "0", "baseGas": "0", "gasPrice": "0",
   "gasToken": "0x0000000000000000000000000000000000000000",
   "refundReceiver": "0x0000000000000000000000000000000000000000", "nonce": 0,
-  "data": "0xa9059cbb000000000000000000000000976ea74026e726554db657fa54763abd0c3a0aa9000000000000000000000000000000000000000000000000000000003b9aca00"}'
+  "data": "0xa9059cbb00000000000000000000000014dc79964da2c08b23698b3d3cc7ca32193d9955000000000000000000000000000000000000000000000000000000003b9aca00"}'
 
-The same at nonce 0 with another recipient is refused (once only); a recipient on the OFAC list is
-denied; above 100,000 USD the request is held for 2 of 3 approvers. Stop with Ctrl-C.
+Sent again, it returns the same signature (a retry). Another transaction at nonce 0 is refused
+(once only: raise the nonce for a new one); a recipient on the OFAC list is denied; above 100,000 USD
+the request is held for 2 of 3 approvers. Stop with Ctrl-C.
 
 EOF
 cd "$data"
