@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <set>
@@ -242,7 +243,8 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
       L.max_body_bytes = c.number<std::size_t>(l, "$.limits", "max_body_bytes", 1024, 64u << 20).value_or(L.max_body_bytes);
       L.max_connections = c.number<std::size_t>(l, "$.limits", "max_connections", 1, 100'000).value_or(L.max_connections);
       L.requests_per_second = c.number<double>(l, "$.limits", "requests_per_second", 0.001, 1e7).value_or(L.requests_per_second);
-      L.burst = c.number<double>(l, "$.limits", "burst", 1, 1e7).value_or(L.burst);
+      // Without an explicit burst, a client may send two seconds' worth at once (at least one request).
+      L.burst = c.number<double>(l, "$.limits", "burst", 1, 1e7).value_or(std::max(1.0, 2 * L.requests_per_second));
       L.header_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "header_timeout_ms", 10, 600'000).value_or(L.header_timeout_ms);
       L.request_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "request_timeout_ms", 10, 600'000).value_or(L.request_timeout_ms);
     }

@@ -62,7 +62,7 @@ struct LimitsConfig {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_connections = 1024;
   double requests_per_second = 1000;  // per client, sustained
-  double burst = 2000;                // per client
+  double burst = 2000;                // per client; default: 2 x requests_per_second (at least 1)
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t request_timeout_ms = 30'000;
 };
