@@ -326,6 +326,7 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
                              }
                            }
+                           row.decision.clear();  // read back from its log record
                            if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
                            const json record = {{"kind", "expiry"}, {"decision_id", row.decision_id}, {"at_ms", now}};
                            if (auto ok = w.append("expiry", row.decision_id + "/expiry", now, record.dump()); !ok) {
@@ -405,7 +406,8 @@ void Pipeline::process(std::vector<Job>& jobs) {
                              row.kind = std::string(to_string(req.kind));
                              row.requester = req.requester;
                              row.at_ms = now;
-                             row.decision = decision_json.dump();
+                             // The decision text lives in the log record; the row reads it from there.
+                             row.decision.clear();
                              row.claim = req.claim;
                              json payload = {{"request", req.payload}};
                              if (decision.verdict == policy::Verdict::kAllow) {
@@ -438,6 +440,9 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
                                if (decision.verdict == policy::Verdict::kHold) {
                                  out = outcome_of(row, false);
+                                 out.decision = decision_json;
+                                 out.reason_codes = reason_codes_of(decision_json);
+                                 out.rule = decision.rule;
                                  pending_deltas[i] = 1;
                                }
                              }
@@ -542,7 +547,10 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                }
                                pending_deltas[i] = -1;
                              }
+                             const std::string decision_text = std::move(row.decision);
+                             row.decision.clear();
                              if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+                             row.decision = decision_text;
                              res.code = ApprovalOutcome::Code::kAccepted;
                              res.request = outcome_of(row, false);
                              res.request.hold["why"] = status.why;

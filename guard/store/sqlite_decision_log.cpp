@@ -75,9 +75,13 @@ void bind_blob(sqlite3_stmt* s, int i, codec::ByteView bytes) {
   sqlite3_bind_blob(s, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
 
+// A row written with an empty decision reads it from its decision record: the decision JSON is written
+// once per request (it is most of the bytes a decision adds to the WAL).
 constexpr const char* kRowColumns =
-    "decision_id, request_key, kind, requester, at_ms, status, decision, holds, approvals, signature, payload, "
-    "chain, account, nonce, expires_ms";
+    "decision_id, request_key, kind, requester, at_ms, status, "
+    "COALESCE(NULLIF(decision, ''), (SELECT json_extract(body, '$.decision') FROM log_records "
+    "WHERE log_records.id = requests.decision_id), ''), "
+    "holds, approvals, signature, payload, chain, account, nonce, expires_ms";
 
 // Reads the row at the statement's current position (columns in kRowColumns order).
 StateResult<RequestRow> read_row(sqlite3_stmt* s) {

@@ -53,7 +53,8 @@ struct RequestRow {
   std::string requester;
   policy::TimeMs at_ms = 0;
   RequestStatus status = RequestStatus::kPending;
-  std::string decision;         // the decision JSON (text)
+  std::string decision;         // the decision JSON (text); written empty, it is read back from the
+                                // "decision" member of the log record whose id is decision_id
   std::string holds;            // the hold requirements JSON (text), "" when not held
   std::string approvals;        // JSON array (text) of recorded approvals
   std::optional<codec::Bytes> signature;  // 65 bytes once signed
