@@ -300,9 +300,8 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     if (route == "/rpc" || route == "/rpc/{chainId}") {
       if (!require(*client, {Role::kRequester}, request, respond)) return;
       const std::string chain = parts.size() == 2 ? std::string(parts[1]) : std::string();
-      return rpc_.handle(request.body, client->name, chain, [this, respond](http::Response r) {
-        respond(std::move(r));
-      }, [this](const json& decision) { metrics_.decision(decision); });
+      return rpc_.handle(request.body, client->name, chain, respond,
+                         [this](const json& decision) { metrics_.decision(decision); });
     }
     if (route == "/v1/holds") {
       if (!require(*client, {Role::kApprover, Role::kRequester}, request, respond)) return;
