@@ -13,6 +13,8 @@
 
 #include "policy/codec/intent.hpp"
 #include "policy/codec/transaction.hpp"
+#include "policy/document.hpp"
+#include "policy/prices.hpp"
 
 namespace txguard::cli {
 
@@ -49,5 +51,14 @@ std::expected<codec::Intent, std::string> decode_request(const std::string& text
 
 /// The whole file, or why it cannot be read ("cannot open: No such file or directory").
 std::expected<std::string, std::string> read_file(const std::string& path);
+
+/// Loads a policy file (paths in it relative to its directory), printing every problem as
+/// "FILE: PATH: problem; fix: ..." to stderr. Fails with the exit code (66 unreadable, 65 problems).
+std::expected<policy::Policy, int> load_policy_file(const std::string& path, std::string_view command);
+/// The price table from `explicit_path`, else the policy's prices.file (relative to the policy's
+/// directory), else empty. Fails with the exit code (66 unreadable, 65 malformed), after one line on stderr.
+std::expected<policy::PriceTable, int> load_prices(const policy::Policy& p, const std::string& policy_path,
+                                                   const std::optional<std::string>& explicit_path,
+                                                   std::string_view command);
 
 }  // namespace txguard::cli

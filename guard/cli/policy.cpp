@@ -75,6 +75,8 @@ policy::FileReader reader_for(const std::string& policy_path) {
   };
 }
 
+}  // namespace
+
 /// Loads a policy file, printing every problem as "FILE: PATH: problem; fix: ...". Returns the exit
 /// code on failure.
 std::expected<Policy, int> load_policy_file(const std::string& path, std::string_view command) {
@@ -96,7 +98,8 @@ std::expected<Policy, int> load_policy_file(const std::string& path, std::string
 
 /// The price table from `explicit_path`, else the policy's prices.file, else empty.
 std::expected<policy::PriceTable, int> load_prices(const Policy& p, const std::string& policy_path,
-                                                   const std::optional<std::string>& explicit_path) {
+                                                   const std::optional<std::string>& explicit_path,
+                                                   std::string_view command) {
   std::optional<std::string> path = explicit_path;
   if (!path && p.prices.file) {
     const fs::path f(*p.prices.file);
@@ -105,18 +108,18 @@ std::expected<policy::PriceTable, int> load_prices(const Policy& p, const std::s
   if (!path) return policy::PriceTable{};
   auto text = read_file(*path);
   if (!text) {
-    std::fprintf(stderr, "txguard eval: prices %s: %s\n", path->c_str(), text.error().c_str());
+    std::fprintf(stderr, "txguard %.*s: prices %s: %s\n", static_cast<int>(command.size()), command.data(),
+                 path->c_str(), text.error().c_str());
     return std::unexpected(kExitNoInput);
   }
   auto table = policy::parse_price_table(*text);
   if (!table) {
-    std::fprintf(stderr, "txguard eval: prices %s: %s\n", path->c_str(), table.error().c_str());
+    std::fprintf(stderr, "txguard %.*s: prices %s: %s\n", static_cast<int>(command.size()), command.data(),
+                 path->c_str(), table.error().c_str());
     return std::unexpected(kExitDataErr);
   }
   return std::move(*table);
 }
-
-}  // namespace
 
 int run_policy(Args args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
@@ -191,7 +194,7 @@ int run_eval(Args args) {
   auto loaded = load_policy_file(*policy_path, "eval");
   if (!loaded) return loaded.error();
   const Policy& policy = *loaded;
-  auto prices = load_prices(policy, *policy_path, prices_path);
+  auto prices = load_prices(policy, *policy_path, prices_path, "eval");
   if (!prices) return prices.error();
   std::optional<Policy> shadow;
   if (shadow_path) {
@@ -224,7 +227,7 @@ int run_eval(Args args) {
 
   std::optional<policy::PriceTable> shadow_prices;
   if (shadow) {
-    auto sp = load_prices(*shadow, *shadow_path, prices_path);
+    auto sp = load_prices(*shadow, *shadow_path, prices_path, "eval");
     if (!sp) return sp.error();
     shadow_prices = std::move(*sp);
   }

@@ -156,34 +156,14 @@ int run_serve(Args args) {
   }
   Logger logger(config->log_level);
 
-  // Policy, lists and prices: refused like `txguard policy check` refuses them.
-  auto policy_text = read_file(config->policy_file);
-  if (!policy_text) return fail(kExitNoInput, "policy " + config->policy_file + ": " + policy_text.error());
-  const fs::path policy_dir = fs::path(config->policy_file).parent_path();
-  auto loaded = policy::load_policy(*policy_text, [&](const std::string& path) {
-    const fs::path p(path);
-    return read_file((p.is_absolute() ? p : policy_dir / p).string());
-  });
-  if (!loaded) {
-    for (const auto& problem : loaded.error()) {
-      std::fprintf(stderr, "%s: %s\n", config->policy_file.c_str(), problem.message().c_str());
-    }
-    return fail(kExitDataErr, "policy " + config->policy_file + ": " + std::to_string(loaded.error().size()) + " problem(s)");
-  }
+  // Policy, lists and prices: refused exactly as `txguard policy check` and `txguard eval` refuse them.
+  auto loaded = load_policy_file(config->policy_file, "serve");
+  if (!loaded) return loaded.error();
   auto set = std::make_shared<service::PolicySet>();
   set->policy = std::move(*loaded);
-  std::optional<std::string> prices_path = config->prices_file;
-  if (!prices_path && set->policy.prices.file) {
-    const fs::path f(*set->policy.prices.file);
-    prices_path = (f.is_absolute() ? f : policy_dir / f).string();
-  }
-  if (prices_path) {
-    auto text = read_file(*prices_path);
-    if (!text) return fail(kExitNoInput, "prices " + *prices_path + ": " + text.error());
-    auto table = policy::parse_price_table(*text);
-    if (!table) return fail(kExitDataErr, "prices " + *prices_path + ": " + table.error());
-    set->prices = std::move(*table);
-  }
+  auto prices = load_prices(set->policy, config->policy_file, config->prices_file, "serve");
+  if (!prices) return prices.error();
+  set->prices = std::move(*prices);
 
   // The key.
   auto keystore_text = read_file(config->keystore.file);
