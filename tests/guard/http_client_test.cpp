@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "tests/support/temp_dir.hpp"
 #include "guard/http/client.hpp"
 #include "guard/http/server.hpp"
 #include "tests/support/tls_material.hpp"
@@ -69,20 +70,7 @@ class UpstreamHandler final : public Handler {
   std::vector<Respond> parked_;
 };
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "txguard-http-client-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using TempDir = txguard::test::TempDir;
 
 std::unique_ptr<Server> start(Handler& handler, ServerOptions o = {}) {
   auto server = Server::start(o, handler);
@@ -279,8 +267,8 @@ TEST_CASE("http client: rejects URLs it cannot use") {
 }
 
 TEST_CASE("http client: speaks HTTPS to a server whose CA it is given, and only then") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-client"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   UpstreamHandler handler;
   ServerOptions o;
   o.tls = TlsOptions{tls.server_cert, tls.server_key, std::nullopt, false};
@@ -312,8 +300,8 @@ TEST_CASE("http client: speaks HTTPS to a server whose CA it is given, and only 
 }
 
 TEST_CASE("http client: presents a client certificate to an mTLS upstream") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-client"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   UpstreamHandler handler;
   ServerOptions o;
   o.tls = TlsOptions{tls.server_cert, tls.server_key, tls.ca_cert, true};
@@ -340,9 +328,9 @@ TEST_CASE("http client: presents a client certificate to an mTLS upstream") {
 }
 
 TEST_CASE("http client: TLS material that cannot be used is an error naming the file") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
-  const std::string missing = dir.path + "/missing.pem";
+  TempDir dir{"txguard-http-client"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
+  const std::string missing = dir.file("missing.pem");
   ClientOptions o;
   o.ca_file = missing;
   auto no_ca = Client::create("https://127.0.0.1:1/", o);

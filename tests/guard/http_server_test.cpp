@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "tests/support/temp_dir.hpp"
 #include "guard/http/server.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/tls_material.hpp"
@@ -129,20 +130,7 @@ class TestHandler final : public Handler {
   std::vector<std::thread> threads_;
 };
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "txguard-http-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using TempDir = txguard::test::TempDir;
 
 ServerOptions options() {
   ServerOptions o;
@@ -893,8 +881,8 @@ TEST_CASE("http server: start refuses bad options with a message that names the 
 // --- TLS -----------------------------------------------------------------------------------------
 
 TEST_CASE("http server: serves HTTPS with a certificate made at test time") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, std::nullopt, false};
@@ -920,8 +908,8 @@ TEST_CASE("http server: serves HTTPS with a certificate made at test time") {
 }
 
 TEST_CASE("http server: a TLS client that does not trust the server's CA fails the handshake") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, std::nullopt, false};
@@ -931,8 +919,8 @@ TEST_CASE("http server: a TLS client that does not trust the server's CA fails t
 }
 
 TEST_CASE("http server: mTLS accepts a client certificate from the CA and exposes its subject and fingerprint") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, tls.ca_cert, true};
@@ -951,8 +939,8 @@ TEST_CASE("http server: mTLS accepts a client certificate from the CA and expose
 }
 
 TEST_CASE("http server: mTLS with require_client_cert refuses a client without a certificate") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, tls.ca_cert, true};
@@ -962,8 +950,8 @@ TEST_CASE("http server: mTLS with require_client_cert refuses a client without a
 }
 
 TEST_CASE("http server: mTLS refuses a client certificate from another CA, required or not") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   for (const bool required : {true, false}) {
     CAPTURE(required);
     TestHandler handler;
@@ -976,8 +964,8 @@ TEST_CASE("http server: mTLS refuses a client certificate from another CA, requi
 }
 
 TEST_CASE("http server: optional mTLS serves a client without a certificate, with no client_cert") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, tls.ca_cert, false};
@@ -996,8 +984,8 @@ TEST_CASE("http server: optional mTLS serves a client without a certificate, wit
 }
 
 TEST_CASE("http server: plain HTTP to a TLS port fails fast") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.tls = TlsOptions{tls.server_cert, tls.server_key, std::nullopt, false};
@@ -1012,8 +1000,8 @@ TEST_CASE("http server: plain HTTP to a TLS port fails fast") {
 }
 
 TEST_CASE("http server: a TLS connection that never starts the handshake is closed within header_timeout") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
   TestHandler handler;
   auto o = options();
   o.header_timeout = 200ms;
@@ -1026,16 +1014,16 @@ TEST_CASE("http server: a TLS connection that never starts the handshake is clos
 }
 
 TEST_CASE("http server: TLS material that cannot be used is an error naming the file") {
-  TempDir dir;
-  const auto tls = txguard::test::make_tls_material(dir.path);
-  const std::string garbage = dir.path + "/garbage.pem";
+  TempDir dir{"txguard-http-server"};
+  const auto tls = txguard::test::make_tls_material(dir.path.string());
+  const std::string garbage = dir.file("garbage.pem");
   {
     std::FILE* f = std::fopen(garbage.c_str(), "w");
     REQUIRE(f != nullptr);
     std::fputs("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n", f);
     std::fclose(f);
   }
-  const std::string missing = dir.path + "/missing.pem";
+  const std::string missing = dir.file("missing.pem");
   TestHandler handler;
   const auto error_of = [&](TlsOptions t) {
     auto o = options();

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/builders.hpp"
 
 #include <algorithm>
@@ -115,22 +116,7 @@ Intent usdc_to(const Address& to, const U256& units) {
   return intent_of(safe_request(kSafe, kUsdc, erc20_transfer(to, units)));
 }
 
-// A fresh private directory per test (mkdtemp), removed at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "txguard-policy-state-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const char* name) const { return (path / name).string(); }
-};
+using TempDir = txguard::test::TempDir;
 
 std::unique_ptr<SqliteStateStore> open_ok(const std::string& path, SqliteOptions options = {}) {
   auto store = SqliteStateStore::open(path, options);
@@ -243,7 +229,7 @@ TEST_SUITE("policy with a SQLite state store") {
 
 TEST_CASE("a large withdrawal split into many small ones stops at the daily window") {
   const Policy policy = load(policy_doc());
-  TempDir dir;
+  TempDir dir{"txguard-policy-state"};
   auto store = open_ok(dir.file("state.db"));
 
   // 20 x 9,000 USD to 20 different destinations, 10 minutes apart: 180,000 asked, 100,000 allowed.
@@ -286,7 +272,7 @@ TEST_CASE("a large withdrawal split into many small ones stops at the daily wind
 
 TEST_CASE("eight threads racing one window on one SQLite file never overshoot it") {
   const Policy policy = load(policy_doc());
-  TempDir dir;
+  TempDir dir{"txguard-policy-state"};
   const std::string path = dir.file("state.db");
   { auto create = open_ok(path); }
   constexpr int kThreads = 8;
@@ -397,7 +383,7 @@ TEST_CASE("eight threads racing one window on one SQLite file never overshoot it
 
 TEST_CASE("a denied request consumes nothing from the store") {
   const Policy policy = load(policy_doc());
-  TempDir dir;
+  TempDir dir{"txguard-policy-state"};
   auto store = open_ok(dir.file("state.db"));
 
   // Denied by a rule: no limit is even read, nothing is written.
@@ -448,7 +434,7 @@ TEST_CASE("a denied request consumes nothing from the store") {
 
 TEST_CASE("a held request reserves its amount until approved or released") {
   const Policy policy = load(policy_doc(true));
-  TempDir dir;
+  TempDir dir{"txguard-policy-state"};
 
   // The hold threshold: 50,000 USD is allowed (a debit), one base unit more is held (a reservation).
   {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
 #include "guard/store/sqlite_state_store.hpp"
 
 using namespace txguard::policy;
@@ -22,20 +23,7 @@ constexpr TimeMs kT0 = 1'700'000'000'000;  // fixed instants only; no assertion 
 constexpr TimeMs kHour = 3'600'000;
 constexpr TimeMs kDay = 24 * kHour;
 
-// A fresh private directory per test (mkdtemp), removed at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "txguard-state-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
+using TempDir = txguard::test::TempDir;
 
 const LedgerKey kKey{"withdrawals/hourly", ScopeKey::make({.wallet = std::nullopt, .asset = "usdc", .destination = std::nullopt, .rule = std::nullopt, .requester = std::nullopt})};
 const SlidingWindow kWindow{kHour, 1000};
@@ -84,7 +72,7 @@ void write_bytes(const std::string& path, std::streamoff offset, const std::stri
 TEST_SUITE("sqlite_state_store") {
 
 TEST_CASE("an amount equal to the headroom is debited and one unit more is refused") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 400, kT0));
   CHECK_FALSE(spend(*store, 601, kT0 + 1));
@@ -94,7 +82,7 @@ TEST_CASE("an amount equal to the headroom is debited and one unit more is refus
 }
 
 TEST_CASE("a debit stops counting at exactly the window duration, not one ms before") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 1000, kT0));
   CHECK_FALSE(spend(*store, 1, kT0 + kHour - 1));
@@ -102,14 +90,14 @@ TEST_CASE("a debit stops counting at exactly the window duration, not one ms bef
 }
 
 TEST_CASE("denied requests consume nothing in the store") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   for (int i = 0; i < 10; ++i) CHECK_FALSE(spend(*store, 1001, kT0 + i));
   CHECK(used(*store, kT0 + 10) == 0);
 }
 
 TEST_CASE("the state survives close and reopen") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   {
     auto store = open_ok(path);
@@ -124,7 +112,7 @@ TEST_CASE("the state survives close and reopen") {
 }
 
 TEST_CASE("a body error or an extra-work error rolls the effects back") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   auto body_fails = store->transact([](const StateView&) -> StateResult<Effects> {
     return std::unexpected(StateError{StateErrc::kInvalidLimit, "bad"});
@@ -144,7 +132,7 @@ TEST_CASE("a body error or an extra-work error rolls the effects back") {
 }
 
 TEST_CASE("extra work commits in the same transaction as the effects") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   auto applied = store->transact(
       [](const StateView&) -> StateResult<Effects> { return Effects{Debit{kKey, 300, kT0}}; },
@@ -174,7 +162,7 @@ StateStore::Step spend_step(const U256& amount, bool* allowed) {
 }
 
 TEST_CASE("a batch step sees the effects of the steps before it, so a batch never overshoots a window") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   bool a = false, b = false, c = false;
   std::vector<StateStore::Step> steps{spend_step(600, &a), spend_step(400, &b), spend_step(1, &c)};
@@ -187,7 +175,7 @@ TEST_CASE("a batch step sees the effects of the steps before it, so a batch neve
 }
 
 TEST_CASE("a failing batch step is rolled back alone; the steps around it commit") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   bool a = false, c = false;
   std::vector<StateStore::Step> steps;
@@ -216,7 +204,7 @@ TEST_CASE("a failing batch step is rolled back alone; the steps around it commit
 }
 
 TEST_CASE("a batch that cannot get the write lock runs no step and fails every one") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   auto holder = open_ok(path);
   auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
@@ -237,7 +225,7 @@ TEST_CASE("a batch that cannot get the write lock runs no step and fails every o
 }
 
 TEST_CASE("reservations count while pending and stop counting when released") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
   CHECK_FALSE(spend(*store, 201, kT0 + 1));
@@ -246,7 +234,7 @@ TEST_CASE("reservations count while pending and stop counting when released") {
 }
 
 TEST_CASE("a committed reservation becomes a debit at its original time") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
   REQUIRE(store->commit_reservation("held-1").has_value());
@@ -255,7 +243,7 @@ TEST_CASE("a committed reservation becomes a debit at its original time") {
 }
 
 TEST_CASE("unknown or already settled reservations are refused") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   auto unknown = store->commit_reservation("nope");
   REQUIRE_FALSE(unknown.has_value());
@@ -269,7 +257,7 @@ TEST_CASE("unknown or already settled reservations are refused") {
 }
 
 TEST_CASE("a duplicate reservation id aborts the transaction and applies nothing") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 10, kT0, ReserveAs{"held-1", kT0 + kHour}));
   auto dup = store->transact([](const StateView&) -> StateResult<Effects> {
@@ -281,7 +269,7 @@ TEST_CASE("a duplicate reservation id aborts the transaction and applies nothing
 }
 
 TEST_CASE("expired reservations are released at their expiry and not before") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 300, kT0, ReserveAs{"a", kT0 + 100}));
   REQUIRE(spend(*store, 300, kT0, ReserveAs{"b", kT0 + 200}));
@@ -295,7 +283,7 @@ TEST_CASE("expired reservations are released at their expiry and not before") {
 }
 
 TEST_CASE("a released bucket reservation refunds its tokens in the store") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   const TokenBucket bucket{100, 0};
   auto take = [&](const U256& amount, TimeMs at, std::optional<ReserveAs> reserve) {
@@ -317,7 +305,7 @@ TEST_CASE("a released bucket reservation refunds its tokens in the store") {
 }
 
 TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   REQUIRE(spend(*store, 100, kT0 - 2 * kDay));
   REQUIRE(spend(*store, 100, kT0 - kDay));
@@ -334,7 +322,7 @@ TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones")
 }
 
 TEST_CASE("the per-minute window sum equals a row-by-row sum at every window start") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   // Debits on and around minute boundaries, before and after 1970, with a few large amounts.
   std::vector<std::pair<TimeMs, U256>> debits;
@@ -372,7 +360,7 @@ TEST_CASE("the per-minute window sum equals a row-by-row sum at every window sta
 }
 
 TEST_CASE("after pruning, windows starting at the cutoff or later are still exact") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   auto store = open_ok(dir.file("state.db"));
   Effects all;
   for (TimeMs at = kT0; at < kT0 + 10 * 60'000; at += 7'000) all.emplace_back(Debit{kKey, U256(1), at});
@@ -394,7 +382,7 @@ TEST_CASE("after pruning, windows starting at the cutoff or later are still exac
 }
 
 TEST_CASE("a file that is not a database is refused with a clear error") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   { std::ofstream(path) << std::string(8192, 'x'); }
   auto store = SqliteStateStore::open(path);
@@ -404,7 +392,7 @@ TEST_CASE("a file that is not a database is refused with a clear error") {
 }
 
 TEST_CASE("a store whose header was overwritten is refused as corrupt") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   { auto store = open_ok(path); REQUIRE(spend(*store, 1, kT0)); }
   write_bytes(path, 0, std::string(100, '\x5a'));
@@ -414,7 +402,7 @@ TEST_CASE("a store whose header was overwritten is refused as corrupt") {
 }
 
 TEST_CASE("a store with a damaged page is refused as corrupt") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   {
     auto store = open_ok(path);
@@ -429,7 +417,7 @@ TEST_CASE("a store with a damaged page is refused as corrupt") {
 }
 
 TEST_CASE("a SQLite database of another application is refused and left untouched") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("other.db");
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -442,7 +430,7 @@ TEST_CASE("a SQLite database of another application is refused and left untouche
 }
 
 TEST_CASE("a database with another application_id or a newer schema is refused") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string other = dir.file("other.db");
   const std::string newer = dir.file("newer.db");
   sqlite3* db = nullptr;
@@ -463,7 +451,7 @@ TEST_CASE("a database with another application_id or a newer schema is refused")
 }
 
 TEST_CASE("a connection that cannot get the write lock in time fails closed without running its body") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   auto holder = open_ok(path);
   auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
@@ -484,7 +472,7 @@ TEST_CASE("a connection that cannot get the write lock in time fails closed with
 }
 
 TEST_CASE("eight threads racing one window on one file never overshoot it and fill it exactly") {
-  TempDir dir;
+  TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   { auto create = open_ok(path); }
   constexpr int kThreads = 8;
