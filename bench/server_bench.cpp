@@ -212,6 +212,9 @@ int main(int argc, char** argv) {
   k[31] = 9;
   write(dir / "guard.json", signers::encrypt_keystore(codec::SecretKey(k), "bench-pass", signers::KdfParams::scrypt_light()));
   write(dir / "pw", "bench-pass\n");
+  codec::Hash32 log_k{};
+  log_k[31] = 10;
+  write(dir / "log.json", signers::encrypt_keystore(codec::SecretKey(log_k), "bench-pass", signers::KdfParams::scrypt_light()));
   const std::string token = "bench-token";
   const std::string auditor = "bench-auditor";
   char when[32];
@@ -225,6 +228,7 @@ int main(int argc, char** argv) {
                  {"prices", "prices.json"},
                  {"database", "txguard.db"},
                  {"keystore", {{"file", "guard.json"}, {"passphrase_file", "pw"}}},
+                 {"decision_log", {{"key", {{"file", "log.json"}, {"passphrase_file", "pw"}}}}},
                  {"limits", {{"requests_per_second", 1e7}, {"burst", 1e7}}},
                  {"log", {{"level", "warn"}}}};
   const auto digest = [](const std::string& t) { return codec::to_hex(service::token_digest(t)).substr(2); };

@@ -28,6 +28,10 @@ fi
 if [ ! -f "$data/guard.keystore.json" ]; then
   "$txguard" keys new --out "$data/guard.keystore.json" --passphrase-file "$data/passphrase" >/dev/null
 fi
+# The decision log's own key signs its tree heads (a different key from the co-signer's).
+if [ ! -f "$data/log.keystore.json" ]; then
+  "$txguard" keys new --out "$data/log.keystore.json" --passphrase-file "$data/passphrase" >/dev/null
+fi
 if [ ! -f "$data/requester.token" ]; then
   "$txguard" token new > "$data/requester.token"
 fi
@@ -43,6 +47,8 @@ cat > "$data/config.json" <<EOF
   "prices": "prices.json",
   "database": "txguard.db",
   "keystore": {"file": "guard.keystore.json", "passphrase_file": "passphrase"},
+  "decision_log": {"key": {"file": "log.keystore.json", "passphrase_file": "passphrase"},
+                   "head_every_records": 1000, "head_every_seconds": 60},
   "log": {"level": "info"}
 }
 EOF

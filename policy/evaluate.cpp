@@ -721,6 +721,66 @@ std::expected<Decision, StateError> evaluate(const Policy& policy, const EvalInp
   return e.run();
 }
 
+namespace {
+
+Json ledger_json(const LedgerKey& key) { return {{"limit", key.limit_id}, {"scope", key.scope.text}}; }
+
+Json bucket_state_json(const BucketState& state) {
+  return {{"milli_tokens", codec::to_decimal(state.milli_tokens)}, {"updated_ms", state.updated_ms}};
+}
+
+}  // namespace
+
+Json to_json(const StateInputs& inputs) {
+  Json out = Json::array();
+  for (const StateRead& read : inputs.reads) {
+    if (const auto* w = std::get_if<WindowRead>(&read)) {
+      Json j = ledger_json(w->key);
+      j["after_ms"] = w->after_ms;
+      j["sum"] = codec::to_decimal(w->sum);
+      out.push_back({{"window", std::move(j)}});
+    } else {
+      const auto& b = std::get<BucketRead>(read);
+      Json j = ledger_json(b.key);
+      j["state"] = b.state ? bucket_state_json(*b.state) : Json(nullptr);
+      out.push_back({{"bucket", std::move(j)}});
+    }
+  }
+  return out;
+}
+
+Json to_json(const Effects& effects) {
+  Json out = Json::array();
+  for (const Effect& effect : effects) {
+    if (const auto* d = std::get_if<Debit>(&effect)) {
+      Json j = ledger_json(d->key);
+      j["amount"] = codec::to_decimal(d->amount);
+      j["at_ms"] = d->at_ms;
+      out.push_back({{"debit", std::move(j)}});
+    } else if (const auto* b = std::get_if<BucketSet>(&effect)) {
+      Json j = ledger_json(b->key);
+      j["state"] = bucket_state_json(b->state);
+      j["capacity"] = codec::to_decimal(b->limit.capacity);
+      j["refill_per_second"] = codec::to_decimal(b->limit.refill_per_second);
+      out.push_back({{"bucket_set", std::move(j)}});
+    } else if (const auto* r = std::get_if<Reserve>(&effect)) {
+      Json j = ledger_json(r->key);
+      j["id"] = r->id;
+      j["kind"] = r->kind == ReservationKind::kWindow ? "window" : "bucket";
+      j["amount"] = codec::to_decimal(r->amount);
+      j["at_ms"] = r->at_ms;
+      j["expires_ms"] = r->expires_ms;
+      out.push_back({{"reserve", std::move(j)}});
+    } else if (const auto* c = std::get_if<CommitReservation>(&effect)) {
+      out.push_back({{"commit_reservation", {{"id", c->id}}}});
+    } else {
+      const auto& x = std::get<ReleaseReservation>(effect);
+      out.push_back({{"release_reservation", {{"id", x.id}, {"at_ms", x.at_ms}}}});
+    }
+  }
+  return out;
+}
+
 Json to_json(const Decision& d) {
   Json reasons = Json::array();
   for (const auto& r : d.reasons) {
@@ -792,8 +852,8 @@ Json to_json(const Decision& d) {
               {"at_ms", d.at_ms},
               {"at", format_time(d.at_ms)},
               {"decision_id", d.decision_id},
-              {"state_reads", d.inputs.reads.size()},
-              {"effects", d.effects.size()}};
+              {"state_inputs", to_json(d.inputs)},
+              {"effects", to_json(d.effects)}};
   if (d.wallet) out["wallet"] = *d.wallet;
   return out;
 }

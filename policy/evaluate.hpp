@@ -161,7 +161,15 @@ struct Decision {
 std::expected<Decision, StateError> evaluate(const Policy& policy, const EvalInput& input, const PriceTable& prices,
                                              const StateView& state);
 
-/// The decision as JSON (stable field names; amounts as decimal strings, USD as decimal dollars,
+/// Every state value an evaluation read, as JSON (recorded in the decision log): an array, in read
+/// order, of {"window": {"limit", "scope", "after_ms", "sum"}} and
+/// {"bucket": {"limit", "scope", "state": null | {"milli_tokens", "updated_ms"}}}; amounts decimal.
+nlohmann::json to_json(const StateInputs& inputs);
+/// State effects as JSON, in order: {"debit": {...}}, {"bucket_set": {...}}, {"reserve": {...}},
+/// {"commit_reservation": {"id"}}, {"release_reservation": {"id", "at_ms"}}.
+nlohmann::json to_json(const Effects& effects);
+
+/// The decision as JSON (stable field names; "state_inputs" and "effects" in full; amounts as decimal strings, USD as decimal dollars,
 /// addresses EIP-55, times as unix ms and RFC 3339).
 nlohmann::json to_json(const Decision& decision);
 

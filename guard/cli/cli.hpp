@@ -6,6 +6,7 @@
 #pragma once
 
 #include <expected>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,13 +53,23 @@ std::expected<codec::Intent, std::string> decode_request(const std::string& text
 /// The whole file, or why it cannot be read ("cannot open: No such file or directory").
 std::expected<std::string, std::string> read_file(const std::string& path);
 
+/// The texts a policy was loaded from: the policy file and every file it read, by the path as written.
+struct PolicyTexts {
+  std::string policy;
+  std::map<std::string, std::string> files;
+};
+
 /// Loads a policy file (paths in it relative to its directory), printing every problem as
 /// "FILE: PATH: problem; fix: ..." to stderr. Fails with the exit code (66 unreadable, 65 problems).
-std::expected<policy::Policy, int> load_policy_file(const std::string& path, std::string_view command);
+/// `texts`, when given, receives what was read (the decision log stores it).
+std::expected<policy::Policy, int> load_policy_file(const std::string& path, std::string_view command,
+                                                    PolicyTexts* texts = nullptr);
 /// The price table from `explicit_path`, else the policy's prices.file (relative to the policy's
 /// directory), else empty. Fails with the exit code (66 unreadable, 65 malformed), after one line on stderr.
+/// `text_out`, when given, receives the file's text (nullopt when there is no price file).
 std::expected<policy::PriceTable, int> load_prices(const policy::Policy& p, const std::string& policy_path,
                                                    const std::optional<std::string>& explicit_path,
-                                                   std::string_view command);
+                                                   std::string_view command,
+                                                   std::optional<std::string>* text_out = nullptr);
 
 }  // namespace txguard::cli

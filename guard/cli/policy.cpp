@@ -79,14 +79,24 @@ policy::FileReader reader_for(const std::string& policy_path) {
 
 /// Loads a policy file, printing every problem as "FILE: PATH: problem; fix: ...". Returns the exit
 /// code on failure.
-std::expected<Policy, int> load_policy_file(const std::string& path, std::string_view command) {
+std::expected<Policy, int> load_policy_file(const std::string& path, std::string_view command, PolicyTexts* texts) {
   auto text = read_file(path);
   if (!text) {
     std::fprintf(stderr, "txguard %.*s: %s: %s\n", static_cast<int>(command.size()), command.data(), path.c_str(),
                  text.error().c_str());
     return std::unexpected(kExitNoInput);
   }
-  auto loaded = policy::load_policy(*text, reader_for(path));
+  policy::FileReader reader = reader_for(path);
+  if (texts != nullptr) {
+    texts->policy = *text;
+    texts->files.clear();
+    reader = [inner = std::move(reader), texts](const std::string& file) {
+      auto read = inner(file);
+      if (read) texts->files[file] = *read;
+      return read;
+    };
+  }
+  auto loaded = policy::load_policy(*text, reader);
   if (!loaded) {
     for (const auto& problem : loaded.error()) std::fprintf(stderr, "%s: %s\n", path.c_str(), problem.message().c_str());
     std::fprintf(stderr, "txguard %.*s: %s: %zu problem%s\n", static_cast<int>(command.size()), command.data(),
@@ -99,7 +109,7 @@ std::expected<Policy, int> load_policy_file(const std::string& path, std::string
 /// The price table from `explicit_path`, else the policy's prices.file, else empty.
 std::expected<policy::PriceTable, int> load_prices(const Policy& p, const std::string& policy_path,
                                                    const std::optional<std::string>& explicit_path,
-                                                   std::string_view command) {
+                                                   std::string_view command, std::optional<std::string>* text_out) {
   std::optional<std::string> path = explicit_path;
   if (!path && p.prices.file) {
     const fs::path f(*p.prices.file);
@@ -112,6 +122,7 @@ std::expected<policy::PriceTable, int> load_prices(const Policy& p, const std::s
                  path->c_str(), text.error().c_str());
     return std::unexpected(kExitNoInput);
   }
+  if (text_out != nullptr) *text_out = *text;
   auto table = policy::parse_price_table(*text);
   if (!table) {
     std::fprintf(stderr, "txguard %.*s: prices %s: %s\n", static_cast<int>(command.size()), command.data(),

@@ -77,25 +77,25 @@ class Logger {
 };
 
 // The keystore passphrase from the configured file (one line, final newline dropped) or variable.
-std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k) {
+std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k, const std::string& path) {
   std::string out;
   if (k.passphrase_env) {
     const char* value = std::getenv(k.passphrase_env->c_str());
-    if (value == nullptr) return std::unexpected("$.keystore.passphrase_env: " + *k.passphrase_env + " is not set");
+    if (value == nullptr) return std::unexpected(path + ".passphrase_env: " + *k.passphrase_env + " is not set");
     out = value;
   } else {
     auto text = read_file(*k.passphrase_file);
-    if (!text) return std::unexpected("$.keystore.passphrase_file: " + *k.passphrase_file + ": " + text.error());
+    if (!text) return std::unexpected(path + ".passphrase_file: " + *k.passphrase_file + ": " + text.error());
     out = std::move(*text);
     signers::wipe(*text);
     if (out.size() > kMaxSecretBytes) {
       signers::wipe(out);
-      return std::unexpected("$.keystore.passphrase_file: " + *k.passphrase_file + " is not a passphrase file (too large)");
+      return std::unexpected(path + ".passphrase_file: " + *k.passphrase_file + " is not a passphrase file (too large)");
     }
     if (out.ends_with('\n')) out.pop_back();
     if (out.ends_with('\r')) out.pop_back();
   }
-  if (out.empty()) return std::unexpected(std::string("$.keystore: empty passphrase refused"));
+  if (out.empty()) return std::unexpected(path + ": empty passphrase refused");
   return out;
 }
 
@@ -156,28 +156,64 @@ int run_serve(Args args) {
   }
   Logger logger(config->log_level);
 
-  // Policy, lists and prices: refused exactly as `txguard policy check` and `txguard eval` refuse them.
-  auto loaded = load_policy_file(config->policy_file, "serve");
-  if (!loaded) return loaded.error();
-  auto set = std::make_shared<service::PolicySet>();
-  set->policy = std::move(*loaded);
-  auto prices = load_prices(set->policy, config->policy_file, config->prices_file, "serve");
-  if (!prices) return prices.error();
-  set->prices = std::move(*prices);
+  // Policy, lists and prices: refused exactly as `txguard policy check` and `txguard eval` refuse them,
+  // then built again from the texts read, exactly as a replay of the decision log rebuilds them.
+  const auto read_sources = [](const std::string& path, const std::optional<std::string>& prices_path)
+      -> std::expected<service::PolicySources, int> {
+    PolicyTexts texts;
+    auto loaded = load_policy_file(path, "serve", &texts);
+    if (!loaded) return std::unexpected(loaded.error());
+    service::PolicySources sources{std::move(texts.policy), std::move(texts.files), std::nullopt};
+    auto prices = load_prices(*loaded, path, prices_path, "serve", &sources.prices);
+    if (!prices) return std::unexpected(prices.error());
+    return sources;
+  };
+  auto sources = read_sources(config->policy_file, config->prices_file);
+  if (!sources) return sources.error();
+  std::optional<service::PolicySources> shadow_sources;
+  if (config->shadow_policy_file) {
+    auto shadow = read_sources(*config->shadow_policy_file, std::nullopt);
+    if (!shadow) return shadow.error();
+    shadow_sources = std::move(*shadow);
+  }
+  auto built = service::build_policy_set(std::move(*sources), std::move(shadow_sources));
+  if (!built) {
+    for (const auto& problem : built.error()) std::fprintf(stderr, "txguard serve: %s\n", problem.c_str());
+    return kExitDataErr;
+  }
+  auto set = std::make_shared<service::PolicySet>(std::move(*built));
 
-  // The key.
-  auto keystore_text = read_file(config->keystore.file);
-  if (!keystore_text) return fail(kExitNoInput, "$.keystore.file: " + config->keystore.file + ": " + keystore_text.error());
-  auto passphrase = read_passphrase(config->keystore);
-  if (!passphrase) return fail(passphrase.error().find("not set") != std::string::npos ? kExitUsage : kExitDataErr, passphrase.error());
-  auto key = signers::KeystoreSigner::open(*keystore_text, *passphrase);
-  signers::wipe(*passphrase);
-  if (!key) return fail(kExitDataErr, "$.keystore.file: " + config->keystore.file + ": " + key.error().message());
-  auto signer = std::make_shared<signers::KeystoreSigner>(std::move(*key));
+  // The co-signing key and the log key (two different keys: a head signature is never a co-signature).
+  const auto open_key = [](const service::KeystoreConfig& k,
+                           const std::string& path) -> std::expected<std::shared_ptr<signers::KeystoreSigner>, int> {
+    auto keystore_text = read_file(k.file);
+    if (!keystore_text) return std::unexpected(fail(kExitNoInput, path + ".file: " + k.file + ": " + keystore_text.error()));
+    auto passphrase = read_passphrase(k, path);
+    if (!passphrase) {
+      return std::unexpected(
+          fail(passphrase.error().find("not set") != std::string::npos ? kExitUsage : kExitDataErr, passphrase.error()));
+    }
+    auto key = signers::KeystoreSigner::open(*keystore_text, *passphrase);
+    signers::wipe(*passphrase);
+    if (!key) return std::unexpected(fail(kExitDataErr, path + ".file: " + k.file + ": " + key.error().message()));
+    return std::make_shared<signers::KeystoreSigner>(std::move(*key));
+  };
+  auto signer_key = open_key(config->keystore, "$.keystore");
+  if (!signer_key) return signer_key.error();
+  auto signer = std::move(*signer_key);
+  auto log_key = open_key(config->decision_log.key, "$.decision_log.key");
+  if (!log_key) return log_key.error();
+  if ((*log_key)->address() == signer->address()) {
+    return fail(kExitDataErr, "$.decision_log.key: the log key must not be the co-signing key (" +
+                                  codec::to_checksum(signer->address()) + "): make one with txguard keys new");
+  }
 
   // Database and pipeline.
   service::PipelineOptions popts;
   popts.database = config->database;
+  popts.log_signer = *log_key;
+  popts.head_every_records = config->decision_log.head_every_records;
+  popts.head_every = std::chrono::seconds(config->decision_log.head_every_seconds);
   auto pipeline = service::Pipeline::start(popts, set, signer);
   if (!pipeline) return fail(kExitTempFail, pipeline.error());
 

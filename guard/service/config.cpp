@@ -94,6 +94,26 @@ void parse_listen(Checker& c, const std::string& text, Config& out) {
   out.port = static_cast<std::uint16_t>(value);
 }
 
+KeystoreConfig keystore_config(Checker& c, const json& parent, const std::string& parent_path, const char* key) {
+  KeystoreConfig out;
+  const std::string path = parent_path + "." + key;
+  if (!parent.contains(key)) {
+    c.problem(path, "required: {file, passphrase_file | passphrase_env}");
+  } else if (!parent.at(key).is_object()) {
+    c.problem(path, "expected an object {file, passphrase_file | passphrase_env}");
+  } else {
+    const json& k = parent.at(key);
+    c.only(k, path, {"file", "passphrase_file", "passphrase_env"});
+    out.file = c.file(k, path, "file", true).value_or("");
+    out.passphrase_file = c.file(k, path, "passphrase_file", false);
+    out.passphrase_env = c.string(k, path, "passphrase_env", false);
+    if (out.passphrase_file.has_value() == out.passphrase_env.has_value()) {
+      c.problem(path, "give exactly one of passphrase_file or passphrase_env (never the passphrase itself)");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Role role) noexcept {
@@ -127,8 +147,8 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   if (!root.is_object()) return std::unexpected(std::vector<std::string>{"$: expected a JSON object"});
   Checker c(dir);
   Config out;
-  c.only(root, "$", {"listen", "port_file", "tls", "clients", "policy", "prices", "database", "keystore", "upstream",
-                     "limits", "threads", "log"});
+  c.only(root, "$", {"listen", "port_file", "tls", "clients", "policy", "prices", "shadow_policy", "database",
+                     "keystore", "decision_log", "upstream", "limits", "threads", "log"});
 
   if (auto listen = c.string(root, "$", "listen", true)) parse_listen(c, *listen, out);
   out.port_file = c.file(root, "$", "port_file", false);
@@ -194,18 +214,22 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   out.prices_file = c.file(root, "$", "prices", false);
   out.database = c.file(root, "$", "database", true).value_or("");
 
-  if (!root.contains("keystore")) {
-    c.problem("$.keystore", "required: {file, passphrase_file | passphrase_env}");
-  } else if (!root.at("keystore").is_object()) {
-    c.problem("$.keystore", "expected an object {file, passphrase_file | passphrase_env}");
+  out.keystore = keystore_config(c, root, "$", "keystore");
+  out.shadow_policy_file = c.file(root, "$", "shadow_policy", false);
+  if (!root.contains("decision_log")) {
+    c.problem("$.decision_log", "required: {key: {file, passphrase_file | passphrase_env}} (the dedicated log key "
+                                "that signs tree heads: txguard keys new)");
+  } else if (!root.at("decision_log").is_object()) {
+    c.problem("$.decision_log", "expected an object {key, head_every_records, head_every_seconds}");
   } else {
-    const json& k = root.at("keystore");
-    c.only(k, "$.keystore", {"file", "passphrase_file", "passphrase_env"});
-    out.keystore.file = c.file(k, "$.keystore", "file", true).value_or("");
-    out.keystore.passphrase_file = c.file(k, "$.keystore", "passphrase_file", false);
-    out.keystore.passphrase_env = c.string(k, "$.keystore", "passphrase_env", false);
-    if (out.keystore.passphrase_file.has_value() == out.keystore.passphrase_env.has_value()) {
-      c.problem("$.keystore", "give exactly one of passphrase_file or passphrase_env (never the passphrase itself)");
+    const json& d = root.at("decision_log");
+    c.only(d, "$.decision_log", {"key", "head_every_records", "head_every_seconds"});
+    out.decision_log.key = keystore_config(c, d, "$.decision_log", "key");
+    if (auto n = c.number<std::uint64_t>(d, "$.decision_log", "head_every_records", 1, 1'000'000'000)) {
+      out.decision_log.head_every_records = *n;
+    }
+    if (auto n = c.number<std::uint32_t>(d, "$.decision_log", "head_every_seconds", 1, 86'400)) {
+      out.decision_log.head_every_seconds = *n;
     }
   }
 

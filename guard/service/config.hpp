@@ -12,6 +12,9 @@
 //     "prices": "prices.json",                // optional: overrides the policy's prices.file
 //     "database": "txguard.db",
 //     "keystore": {"file": "guard.json", "passphrase_file": "pw"} // or "passphrase_env": "NAME"
+//     "decision_log": {"key": {"file": "log-key.json", "passphrase_file": "log-pw"}, // required: the
+//                      "head_every_records": 1000, "head_every_seconds": 60},      // tree-head key
+//     "shadow_policy": "candidate.json",      // optional: evaluated beside the policy, recorded only
 //     "upstream": {"31337": "http://127.0.0.1:8545"},              // chain id -> JSON-RPC URL
 //     "limits": {"max_body_bytes": 1048576, "max_connections": 1024, "requests_per_second": 1000,
 //                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000},
@@ -67,6 +70,14 @@ struct LimitsConfig {
   std::uint32_t request_timeout_ms = 30'000;
 };
 
+/// The decision log's tree heads: signed by a dedicated key (never the co-signing key) at least every
+/// head_every_records records or head_every_seconds seconds (when the log grew), and at shutdown.
+struct DecisionLogConfig {
+  KeystoreConfig key;
+  std::uint64_t head_every_records = 1000;
+  std::uint32_t head_every_seconds = 60;
+};
+
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 
 struct Config {
@@ -80,6 +91,8 @@ struct Config {
   std::optional<std::string> prices_file;
   std::string database;
   KeystoreConfig keystore;
+  DecisionLogConfig decision_log;
+  std::optional<std::string> shadow_policy_file;
   std::map<std::string, std::string> upstream;  // chain id (decimal) -> URL
   LimitsConfig limits;
   std::size_t threads = 2;

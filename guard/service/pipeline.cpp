@@ -4,6 +4,7 @@
 #include <random>
 
 #include "policy/codec/address.hpp"
+#include "policy/codec/keccak.hpp"
 #include "policy/codec/u256.hpp"
 #include "policy/units.hpp"
 
@@ -110,6 +111,12 @@ std::string signed_transaction(codec::Transaction txn, const Signature& sig) {
   return hex_of(codec::encode_transaction(txn));
 }
 
+// The intent's hash: keccak256 of its canonical JSON (what the policy judged, in one value).
+codec::Hash32 intent_hash(const codec::Intent& intent) {
+  const std::string text = policy::canonical_json(codec::to_json(intent));
+  return codec::keccak256(codec::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
 StateError signer_failure(const signers::SignerError& e) {
   return StateError{StateErrc::kIo, "signer " + e.message()};
 }
@@ -192,6 +199,43 @@ Outcome Pipeline::outcome_of(const store::RequestRow& row, bool replayed) {
   return out;
 }
 
+std::expected<PolicySet, std::vector<std::string>> build_policy_set(PolicySources sources,
+                                                                    std::optional<PolicySources> shadow) {
+  std::vector<std::string> problems;
+  const auto load = [&problems](const PolicySources& src, const std::string& what, policy::Policy& policy_out,
+                                policy::PriceTable& prices_out) {
+    const policy::FileReader reader = [&src](const std::string& path) -> std::expected<std::string, std::string> {
+      const auto it = src.files.find(path);
+      if (it == src.files.end()) return std::unexpected(std::string("not among the files recorded with the policy"));
+      return it->second;
+    };
+    auto loaded = policy::load_policy(src.policy, reader);
+    if (!loaded) {
+      for (const auto& problem : loaded.error()) problems.push_back(what + ": " + problem.message());
+      return;
+    }
+    policy_out = std::move(*loaded);
+    if (src.prices) {
+      auto table = policy::parse_price_table(*src.prices);
+      if (!table) {
+        problems.push_back(what + " prices: " + table.error());
+        return;
+      }
+      prices_out = std::move(*table);
+    }
+  };
+  PolicySet set;
+  load(sources, "policy", set.policy, set.prices);
+  if (shadow) {
+    set.shadow.emplace();
+    load(*shadow, "shadow policy", *set.shadow, set.shadow_prices);
+  }
+  if (!problems.empty()) return std::unexpected(std::move(problems));
+  set.sources = std::move(sources);
+  set.shadow_sources = std::move(shadow);
+  return set;
+}
+
 Pipeline::Pipeline(PipelineOptions options, std::shared_ptr<const PolicySet> policy,
                    std::shared_ptr<const signers::Signer> signer)
     : options_(std::move(options)), policy_(std::move(policy)), signer_(std::move(signer)) {
@@ -208,6 +252,7 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
   std::unique_ptr<Pipeline> p(new Pipeline(options, std::move(policy), std::move(signer)));
   store::SqliteOptions sqlite_options;
   sqlite_options.lock_timeout = options.lock_timeout;
+  sqlite_options.durable = options.durable;
   auto store = store::SqliteStateStore::open(options.database, sqlite_options);
   if (!store) return std::unexpected("database " + options.database + ": " + store.error().message());
   p->store_ = std::move(*store);
@@ -217,16 +262,61 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
                                        [&](store::Tx& tx) -> StateResult<void> {
                                          auto& sqlite_tx = static_cast<store::SqliteTx&>(tx);
                                          p->writer_ = std::make_unique<store::DecisionLogWriter>(sqlite_tx.db());
-                                         return p->writer_->install();
+                                         if (auto ok = p->writer_->install(); !ok) return ok;
+                                         auto head = p->writer_->last_head();
+                                         if (!head) return std::unexpected(head.error());
+                                         p->last_head_ = *head;
+                                         return p->store_documents();
                                        });
   if (!installed) return std::unexpected("database " + options.database + ": " + installed.error().message());
+  p->last_head_at_ = p->last_head_ ? p->last_head_->at_ms : p->options_.clock();
   auto reader = store::DecisionLogReader::open(options.database);
   if (!reader) return std::unexpected("database " + options.database + ": " + reader.error().message());
   p->reader_ = std::move(*reader);
   auto pending = p->reader_->requests(store::RequestStatus::kPending, 1'000'000);
   if (pending) p->pending_ = static_cast<std::int64_t>(pending->size());
-  p->thread_ = std::thread([raw = p.get()] { raw->run(); });
+  if (options.sequencer) p->thread_ = std::thread([raw = p.get()] { raw->run(); });
   return p;
+}
+
+namespace {
+
+// The policy-set document of one side (policy or shadow): the SHA-256 of each text it was built from.
+StateResult<json> store_sources(store::DecisionLogWriter& w, const PolicySources& src) {
+  auto policy_hash = w.put_document("policy", src.policy);
+  if (!policy_hash) return std::unexpected(policy_hash.error());
+  json files = json::object();
+  for (const auto& [path, text] : src.files) {
+    auto h = w.put_document("file", text);
+    if (!h) return std::unexpected(h.error());
+    files[path] = hex_of(*h);
+  }
+  json prices = nullptr;
+  if (src.prices) {
+    auto h = w.put_document("prices", *src.prices);
+    if (!h) return std::unexpected(h.error());
+    prices = hex_of(*h);
+  }
+  return json{{"policy", hex_of(*policy_hash)}, {"files", files}, {"prices", prices}};
+}
+
+}  // namespace
+
+// Stores the documents the policy set was built from, and the policy-set document naming them; every
+// decision record refers to that document's hash.
+StateResult<void> Pipeline::store_documents() {
+  auto main = store_sources(*writer_, policy_->sources);
+  if (!main) return std::unexpected(main.error());
+  json set = {{"format", 1}, {"policy", *main}, {"shadow", nullptr}};
+  if (policy_->shadow_sources) {
+    auto shadow = store_sources(*writer_, *policy_->shadow_sources);
+    if (!shadow) return std::unexpected(shadow.error());
+    set["shadow"] = *shadow;
+  }
+  auto hash = writer_->put_document("policy-set", set.dump());
+  if (!hash) return std::unexpected(hash.error());
+  policy_set_hash_ = *hash;
+  return {};
 }
 
 Pipeline::~Pipeline() { stop(); }
@@ -238,8 +328,22 @@ void Pipeline::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    sign_head_now();
+  } else if (!options_.sequencer && !stopped_) {
+    sign_head_now();
+  }
+  stopped_ = true;
 }
+
+void Pipeline::sign_head_now() {
+  if (!options_.log_signer || !writer_) return;
+  std::vector<Job> none;
+  process(none, options_.clock(), true);
+}
+
+bool Pipeline::run_batch(std::vector<Job>& jobs, TimeMs now) { return process(jobs, now, false); }
 
 void Pipeline::enqueue(Job job) {
   {
@@ -267,10 +371,10 @@ void Pipeline::enqueue(Job job) {
       job);
 }
 
-void Pipeline::sign(SigningRequest request, Done done) { enqueue(SignJob{std::move(request), false, std::move(done)}); }
+void Pipeline::sign(SigningRequest request, Done done) { enqueue(SignJob{std::move(request), false, std::move(done), {}}); }
 
 void Pipeline::evaluate(SigningRequest request, Done done) {
-  enqueue(SignJob{std::move(request), true, std::move(done)});
+  enqueue(SignJob{std::move(request), true, std::move(done), {}});
 }
 
 void Pipeline::approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature,
@@ -278,27 +382,34 @@ void Pipeline::approve(std::string decision_id, policy::ApprovalVerdict verdict,
   enqueue(ApproveJob{std::move(decision_id), verdict, std::move(signature), std::move(done)});
 }
 
-void Pipeline::record_refusal(json refusal) { enqueue(RefusalJob{std::move(refusal)}); }
+void Pipeline::record_refusal(json refusal) { enqueue(RefusalJob{std::move(refusal), {}}); }
 
 void Pipeline::run() {
   std::vector<Job> batch;
   for (;;) {
+    bool woke = true;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      const auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (options_.log_signer) {
+        // Wake up at least every head interval: a quiet log still gets its tree head on time (and
+        // held requests expire on time).
+        woke = wake_.wait_for(lock, options_.head_every, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    process(batch);
+    if (!batch.empty() || !woke) process(batch, options_.clock(), false);
     batch.clear();
   }
 }
 
-void Pipeline::process(std::vector<Job>& jobs) {
-  const TimeMs now = options_.clock();
+bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool force_head) {
   const std::shared_ptr<const PolicySet> snapshot = policy_;
   const PolicySet& ps = *snapshot;
   store::DecisionLogWriter& w = *writer_;
@@ -328,8 +439,9 @@ void Pipeline::process(std::vector<Job>& jobs) {
                            }
                            row.decision.clear();  // read back from its log record
                            if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
-                           const json record = {{"kind", "expiry"}, {"decision_id", row.decision_id}, {"at_ms", now}};
-                           if (auto ok = w.append("expiry", row.decision_id + "/expiry", now, record.dump()); !ok) {
+                           if (auto ok = w.append("expiry", row.decision_id + "/expiry", now,
+                                                  json{{"decision_id", row.decision_id}});
+                               !ok) {
                              return std::unexpected(ok.error());
                            }
                            ++expired_count;
@@ -352,7 +464,7 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                  return policy::Effects{};
                                }
                              }
-                             const std::string id = next_id();
+                             const std::string id = job->id.empty() ? next_id() : job->id;
                              policy::Decision decision;
                              std::optional<policy::Decision> judged;
                              std::optional<store::RequestRow> holder;
@@ -392,14 +504,23 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                                                                        : Status::kDenied;
                              if (job->evaluate_only) return policy::Effects{};
 
-                             json record = {{"kind", "decision"},
-                                            {"id", id},
-                                            {"at_ms", now},
-                                            {"requester", req.requester},
+                             // What an auditor needs to judge it again: the request as read, what
+                             // it means (the intent's hash), which documents judged it, the state it
+                             // read and its effects (in the decision), and the shadow's verdict.
+                             json record = {{"requester", req.requester},
                                             {"request", {{"kind", to_string(req.kind)},
                                                          {"digest", hex_of(req.digest)},
                                                          {"payload", req.payload}}},
+                                            {"intent_hash", hex_of(intent_hash(req.intent))},
+                                            {"policy_set", hex_of(policy_set_hash_)},
+                                            {"signer", codec::to_checksum(signer_->address())},
                                             {"decision", decision_json}};
+                             if (ps.shadow && !holder) {
+                               const policy::EvalInput input{&req.intent, req.requester, now, id};
+                               auto shadow = policy::evaluate(*ps.shadow, input, ps.shadow_prices, view);
+                               if (!shadow) return std::unexpected(shadow.error());
+                               record["shadow"] = policy::to_json(*shadow);
+                             }
                              store::RequestRow row;
                              row.decision_id = id;
                              row.request_key = req.digest;
@@ -433,7 +554,7 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                record["hold"] = hold;
                              }
                              row.payload = payload.dump();
-                             if (auto ok = w.append("decision", id, now, record.dump()); !ok) {
+                             if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
                                return std::unexpected(ok.error());
                              }
                              if (decision.verdict != policy::Verdict::kDeny) {
@@ -487,13 +608,11 @@ void Pipeline::process(std::vector<Job>& jobs) {
                              json list = json::array();
                              for (const auto& a : already) list.push_back(approval_json(a));
                              row.approvals = list.dump();
-                             const json approval_record = {{"kind", "approval"},
-                                                           {"decision_id", row.decision_id},
-                                                           {"at_ms", now},
-                                                           {"approval", approval_json(*accepted)},
-                                                           {"request_hash", hex_of(row.request_key)}};
+                             json approval_record = {{"decision_id", row.decision_id},
+                                                     {"approval", approval_json(*accepted)},
+                                                     {"request_hash", hex_of(row.request_key)}};
                              if (auto ok = w.append("approval", row.decision_id + "/approval/" + accepted->approver, now,
-                                                    approval_record.dump());
+                                                    std::move(approval_record));
                                  !ok) {
                                return std::unexpected(ok.error());
                              }
@@ -506,10 +625,9 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                row.signature = codec::Bytes(sig->begin(), sig->end());
                                row.status = store::RequestStatus::kApproved;
                                json payload = json::parse(row.payload, nullptr, false);
-                               json release = {{"kind", "release"},
-                                               {"decision_id", row.decision_id},
-                                               {"at_ms", now},
-                                               {"signature", hex_of(*sig)}};
+                               json release = {{"decision_id", row.decision_id},
+                                               {"signature", hex_of(*sig)},
+                                               {"signer", codec::to_checksum(signer_->address())}};
                                if (payload.is_object() && payload.contains("request") &&
                                    payload.at("request").contains("transaction_hex")) {
                                  // An EOA transaction: assemble the signed raw transaction for the requester.
@@ -525,7 +643,7 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                    }
                                  }
                                }
-                               if (auto ok = w.append("release", row.decision_id + "/release", now, release.dump()); !ok) {
+                               if (auto ok = w.append("release", row.decision_id + "/release", now, std::move(release)); !ok) {
                                  return std::unexpected(ok.error());
                                }
                                for (const auto& id : reservations) effects.push_back(policy::CommitReservation{id.get<std::string>()});
@@ -534,12 +652,10 @@ void Pipeline::process(std::vector<Job>& jobs) {
                                         status.state == policy::HoldState::kExpired) {
                                row.status = status.state == policy::HoldState::kRejected ? store::RequestStatus::kRejected
                                                                                          : store::RequestStatus::kExpired;
-                               const json closing = {{"kind", "rejection"},
-                                                     {"decision_id", row.decision_id},
-                                                     {"at_ms", now},
-                                                     {"state", to_string(status.state)},
-                                                     {"why", status.why}};
-                               if (auto ok = w.append("rejection", row.decision_id + "/closed", now, closing.dump()); !ok) {
+                               json closing = {{"decision_id", row.decision_id},
+                                               {"state", to_string(status.state)},
+                                               {"why", status.why}};
+                               if (auto ok = w.append("rejection", row.decision_id + "/closed", now, std::move(closing)); !ok) {
                                  return std::unexpected(ok.error());
                                }
                                for (const auto& id : reservations) {
@@ -560,12 +676,10 @@ void Pipeline::process(std::vector<Job>& jobs) {
     } else {
       auto* refusal = std::get_if<RefusalJob>(&jobs[i]);
       steps.push_back(Step{[&, refusal](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                             const std::string id = next_id();
+                             const std::string id = refusal->id.empty() ? next_id() : refusal->id;
                              json record = refusal->refusal;
-                             record["kind"] = "refusal";
-                             record["id"] = id;
-                             record["at_ms"] = now;
-                             if (auto ok = w.append("refusal", id, now, record.dump()); !ok) {
+                             for (const char* own : {"kind", "id", "at_ms", "index", "prev"}) record.erase(own);
+                             if (auto ok = w.append("refusal", id, now, std::move(record)); !ok) {
                                return std::unexpected(ok.error());
                              }
                              return policy::Effects{};
@@ -574,8 +688,40 @@ void Pipeline::process(std::vector<Job>& jobs) {
     }
   }
 
+  // The tree head, last in the same transaction: it covers every record this batch wrote.
+  std::optional<store::TreeHead> new_head;
+  if (options_.log_signer) {
+    steps.push_back(Step{[&](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
+                           auto size = w.size();
+                           if (!size) return std::unexpected(size.error());
+                           const std::uint64_t signed_size = last_head_ ? last_head_->size : 0;
+                           if (*size == 0 || *size <= signed_size) return policy::Effects{};
+                           const bool due = force_head || *size - signed_size >= options_.head_every_records ||
+                                            now - last_head_at_ >= options_.head_every.count();
+                           if (!due) return policy::Effects{};
+                           auto root = w.root(*size);
+                           if (!root) return std::unexpected(root.error());
+                           store::TreeHead head;
+                           head.size = *size;
+                           head.root = *root;
+                           head.at_ms = now;
+                           head.signer = options_.log_signer->address();
+                           auto sig = options_.log_signer->sign_digest(store::tree_head_digest(head.size, now, head.root));
+                           if (!sig) return std::unexpected(signer_failure(sig.error()));
+                           head.signature.assign(sig->begin(), sig->end());
+                           if (auto ok = w.put_head(head); !ok) return std::unexpected(ok.error());
+                           new_head = std::move(head);
+                           return policy::Effects{};
+                         },
+                         {}});
+  }
+
   auto committed = store_->transact_batch(steps);
   if (committed) {
+    if (new_head && steps.back().result) {
+      last_head_ = std::move(new_head);
+      last_head_at_ = now;
+    }
     batches_.fetch_add(1);
     if (steps[0].result) pending_delta -= expired_count;
     for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -604,6 +750,7 @@ void Pipeline::process(std::vector<Job>& jobs) {
       approval->done(std::move(res));
     }
   }
+  return committed.has_value();
 }
 
 }  // namespace txguard::service

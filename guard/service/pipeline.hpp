@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -107,13 +108,43 @@ struct PipelineOptions {
   /// How long a batch waits for the database write lock before its jobs answer "unavailable".
   std::chrono::milliseconds lock_timeout{2000};
   std::function<TimeMs()> clock;         // default: the system clock
+  /// The dedicated log key that signs tree heads. Without one no head is signed (replay only: the
+  /// service refuses to start without a log key).
+  std::shared_ptr<const signers::Signer> log_signer;
+  /// A tree head is signed at the end of the first batch after which the log has grown by at least
+  /// head_every_records since the last head, or when it has grown and head_every has passed (the
+  /// sequencer wakes up for it), and at stop().
+  std::uint64_t head_every_records = 1000;
+  std::chrono::milliseconds head_every{60'000};
+  /// false: no sequencer thread; the caller runs batches with run_batch() (replay).
+  bool sequencer = true;
+  /// false: the database does not fsync (PRAGMA synchronous=OFF): a scratch database for replay.
+  bool durable = true;
 };
 
-/// The policy and its inputs; swapped as a whole.
+/// The documents a policy set is built from, as they were read: the decision log stores them so that
+/// an export is self-contained and a replay judges with exactly these bytes.
+struct PolicySources {
+  std::string policy;                         // the policy file's text
+  std::map<std::string, std::string> files;   // every file the policy read (lists), by its path as written
+  std::optional<std::string> prices;          // the price table's text, when there is one
+};
+
+/// The policy and its inputs; swapped as a whole. A shadow policy is evaluated beside the policy for
+/// every signing request, against the same state, and recorded in the decision; it never decides.
 struct PolicySet {
   policy::Policy policy;
   policy::PriceTable prices;
+  PolicySources sources;
+  std::optional<policy::Policy> shadow;
+  policy::PriceTable shadow_prices;
+  std::optional<PolicySources> shadow_sources;
 };
+
+/// Builds a policy set from its documents (list paths resolve through `files`). Fails with one line
+/// per problem ("policy: $.rules[0]...: ...", "shadow prices: ...").
+std::expected<PolicySet, std::vector<std::string>> build_policy_set(PolicySources sources,
+                                                                    std::optional<PolicySources> shadow);
 
 class Pipeline {
  public:
@@ -138,8 +169,36 @@ class Pipeline {
   /// Records a refused request (authentication, role, rate) in the log. Fire and forget.
   void record_refusal(nlohmann::json refusal);
 
-  /// Stops taking jobs, finishes the queued ones (committing them), joins the sequencer.
+  /// Stops taking jobs, finishes the queued ones (committing them), signs a last tree head, joins
+  /// the sequencer.
   void stop();
+
+  struct SignJob {
+    SigningRequest request;
+    bool evaluate_only = false;
+    Done done;
+    std::string id;  // the decision id to use (replay); empty: a new one
+  };
+  struct ApproveJob {
+    std::string decision_id;
+    policy::ApprovalVerdict verdict;
+    codec::Bytes signature;
+    ApprovalDone done;
+  };
+  struct RefusalJob {
+    nlohmann::json refusal;
+    std::string id;  // the record id to use (replay); empty: a new one
+  };
+  using Job = std::variant<SignJob, ApproveJob, RefusalJob>;
+  /// Runs `jobs` as one batch at `now` on the caller's thread, exactly as the sequencer would (hold
+  /// expiry first, then the jobs in order, one transaction), and calls their callbacks. Only for a
+  /// pipeline started with sequencer = false (replay). Returns false when the batch did not commit.
+  bool run_batch(std::vector<Job>& jobs, TimeMs now);
+  /// Signs a tree head now if the log grew since the last one (used by stop(); replay never signs).
+  void sign_head_now();
+
+  /// SHA-256 of the policy-set document the decisions refer to ("policy_set" in each record).
+  const codec::Hash32& policy_set_hash() const noexcept { return policy_set_hash_; }
 
   const PolicySet& policy() const noexcept { return *policy_; }
   const signers::Signer& signer() const noexcept { return *signer_; }
@@ -153,27 +212,12 @@ class Pipeline {
   static Outcome outcome_of(const store::RequestRow& row, bool replayed);
 
  private:
-  struct SignJob {
-    SigningRequest request;
-    bool evaluate_only = false;
-    Done done;
-  };
-  struct ApproveJob {
-    std::string decision_id;
-    policy::ApprovalVerdict verdict;
-    codec::Bytes signature;
-    ApprovalDone done;
-  };
-  struct RefusalJob {
-    nlohmann::json refusal;
-  };
-  using Job = std::variant<SignJob, ApproveJob, RefusalJob>;
-
   Pipeline(PipelineOptions options, std::shared_ptr<const PolicySet> policy,
            std::shared_ptr<const signers::Signer> signer);
   void enqueue(Job job);
   void run();
-  void process(std::vector<Job>& jobs);
+  bool process(std::vector<Job>& jobs, TimeMs now, bool force_head);
+  policy::StateResult<void> store_documents();
 
   PipelineOptions options_;
   std::shared_ptr<const PolicySet> policy_;
@@ -189,8 +233,12 @@ class Pipeline {
   std::thread thread_;
   std::atomic<std::int64_t> pending_{0};
   std::atomic<std::uint64_t> batches_{0};
-  std::uint64_t sequence_ = 0;   // decision ids: <start time>-<sequence>
+  std::uint64_t sequence_ = 0;   // decision ids: <random prefix>-<sequence>
   std::string id_prefix_;
+  codec::Hash32 policy_set_hash_{};
+  std::optional<store::TreeHead> last_head_;  // the sequencer's (or run_batch caller's) own
+  TimeMs last_head_at_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace txguard::service

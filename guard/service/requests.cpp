@@ -251,6 +251,7 @@ std::expected<SigningRequest, HttpError> typed_data_request(const json& data, co
     }
   }
   out.payload = {{"typed_data", object}, {"signer", codec::to_checksum(guard)}};
+  if (chain_id) out.payload["chain_id"] = *chain_id;
   return out;
 }
 
@@ -276,7 +277,48 @@ std::expected<SigningRequest, HttpError> message_request(const json& message, co
   out.intent = codec::intent_from_message(bytes, context);
   out.digest = codec::personal_message_digest(bytes);
   out.payload = {{"message", codec::to_hex(bytes)}, {"signer", codec::to_checksum(guard)}};
+  if (chain_id) out.payload["chain_id"] = *chain_id;
   return out;
+}
+
+std::expected<SigningRequest, HttpError> recorded_request(std::string_view kind, const json& payload,
+                                                          const policy::Policy& policy, const std::string& requester) {
+  if (!payload.is_object()) return bad("recorded request: the payload is not an object");
+  const auto signer_of = [&]() -> std::expected<codec::Address, HttpError> {
+    const auto it = payload.find(payload.contains("from") ? "from" : "signer");
+    if (it == payload.end() || !it->is_string()) return bad("recorded request: no signer");
+    auto a = codec::parse_address(it->get<std::string>());
+    if (!a) return bad("recorded request: signer: " + a.error().message());
+    return *a;
+  };
+  std::optional<std::uint64_t> chain_id;
+  if (const auto c = payload.find("chain_id"); c != payload.end()) {
+    if (!c->is_number_unsigned()) return bad("recorded request: chain_id is not a number");
+    chain_id = c->get<std::uint64_t>();
+  }
+  if (kind == to_string(SignKind::kSafe)) return decode_safe_request(payload.dump(), policy, requester);
+  auto signer = signer_of();
+  if (!signer) return std::unexpected(signer.error());
+  if (kind == to_string(SignKind::kTransaction)) {
+    const auto hex = payload.find("transaction_hex");
+    if (hex == payload.end() || !hex->is_string()) return bad("recorded request: no transaction_hex");
+    auto raw = codec::from_hex(hex->get<std::string>());
+    if (!raw) return bad("recorded request: transaction_hex: " + raw.error().message());
+    auto txn = codec::decode_transaction(*raw);
+    if (!txn) return bad("recorded request: transaction: " + txn.error().message());
+    return transaction_request(*txn, policy, requester, *signer);
+  }
+  if (kind == to_string(SignKind::kTypedData)) {
+    const auto data = payload.find("typed_data");
+    if (data == payload.end()) return bad("recorded request: no typed_data");
+    return typed_data_request(*data, policy, requester, *signer, chain_id);
+  }
+  if (kind == to_string(SignKind::kMessage)) {
+    const auto message = payload.find("message");
+    if (message == payload.end()) return bad("recorded request: no message");
+    return message_request(*message, policy, requester, *signer, chain_id);
+  }
+  return bad("recorded request: unknown kind \"" + std::string(kind) + "\"");
 }
 
 }  // namespace txguard::service

@@ -53,4 +53,10 @@ std::expected<SigningRequest, HttpError> message_request(const nlohmann::json& m
                                                          const std::string& requester, const codec::Address& guard,
                                                          std::optional<std::uint64_t> chain_id);
 
+/// The request a decision record holds (its "request" kind and payload), read again exactly as the
+/// service read it: replay re-derives the intent and the digest from the recorded bytes instead of
+/// trusting them.
+std::expected<SigningRequest, HttpError> recorded_request(std::string_view kind, const nlohmann::json& payload,
+                                                          const policy::Policy& policy, const std::string& requester);
+
 }  // namespace txguard::service

@@ -55,6 +55,14 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
+// A decimal count without sign, leading '+' or trailing junk.
+std::optional<std::uint64_t> parse_count(std::string_view text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
 std::optional<std::string> query_value(std::string_view query, std::string_view key) {
   std::size_t i = 0;
   while (i <= query.size()) {
@@ -92,6 +100,11 @@ const std::vector<Route>& routes() {
       {"POST", "/v1/holds/{id}/reject"},
       {"GET", "/v1/decisions"},
       {"GET", "/v1/decisions/{id}"},
+      {"GET", "/v1/log/head"},
+      {"GET", "/v1/log/heads"},
+      {"GET", "/v1/log/proof/inclusion"},
+      {"GET", "/v1/log/proof/consistency"},
+      {"GET", "/v1/log/documents/{hash}"},
       {"POST", "/rpc"},
       {"POST", "/rpc/{chainId}"},
   };
@@ -178,6 +191,8 @@ class Service::Impl {
                    const http::Respond& respond);
   void decisions(const http::Request& request, const std::vector<std::string_view>& parts,
                  const http::Respond& respond);
+  void log(const http::Request& request, const std::string& route, const std::vector<std::string_view>& parts,
+           const http::Respond& respond);
 
   ServiceOptions options_;
   Pipeline& pipeline_;
@@ -242,6 +257,8 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
   std::string route = request.path;
   if (parts.size() >= 2 && parts[0] == "v1" && (parts[1] == "holds" || parts[1] == "decisions")) {
     route = "/v1/" + std::string(parts[1]) + (parts.size() > 2 ? "/{id}" : "") + (parts.size() > 3 ? "/" + std::string(parts[3]) : "");
+  } else if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "log" && parts[2] == "documents") {
+    route = "/v1/log/documents/{hash}";
   } else if (parts.size() == 2 && parts[0] == "rpc") {
     route = "/rpc/{chainId}";
   }
@@ -320,6 +337,10 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     if (route == "/v1/decisions" || route == "/v1/decisions/{id}") {
       if (!require(*client, {Role::kAuditor}, request, respond)) return;
       return decisions(request, parts, respond);
+    }
+    if (route.starts_with("/v1/log/")) {
+      if (!require(*client, {Role::kAuditor}, request, respond)) return;
+      return log(request, route, parts, respond);
     }
   } catch (const std::exception& e) {
     // nlohmann .at()/.get() on a value of the wrong shape: the client's mistake.
@@ -428,7 +449,8 @@ void Service::Impl::decisions(const http::Request& request, const std::vector<st
                               const http::Respond& respond) {
   const auto parse_record = [](const store::LogRecord& r) {
     json body = json::parse(r.body, nullptr, false);
-    return json{{"seq", r.seq}, {"id", r.id}, {"kind", r.kind}, {"at_ms", r.at_ms}, {"record", body}};
+    return json{{"index", r.seq}, {"id", r.id},         {"kind", r.kind},
+                {"at_ms", r.at_ms}, {"leaf", codec::to_hex(r.leaf)}, {"record", body}};
   };
   if (parts.size() == 3) {
     auto record = pipeline_.reader().record(parts[2]);
@@ -436,13 +458,12 @@ void Service::Impl::decisions(const http::Request& request, const std::vector<st
     if (!*record) return respond(error_response(404, "not-found", "no decision " + std::string(parts[2])));
     return respond(json_response(200, parse_record(**record)));
   }
-  std::int64_t after = 0;
+  std::uint64_t from = 0;
   std::size_t limit = 100;
-  if (auto a = query_value(request.query, "after")) {
-    const auto [end, ec] = std::from_chars(a->data(), a->data() + a->size(), after);
-    if (ec != std::errc() || end != a->data() + a->size() || after < 0) {
-      return respond(error_response(400, "bad-request", "after must be a record sequence number (0 or more)"));
-    }
+  if (auto a = query_value(request.query, "from")) {
+    auto n = parse_count(*a);
+    if (!n) return respond(error_response(400, "bad-request", "from must be a record index (0 or more)"));
+    from = *n;
   }
   if (auto l = query_value(request.query, "limit")) {
     const auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
@@ -450,13 +471,132 @@ void Service::Impl::decisions(const http::Request& request, const std::vector<st
       return respond(error_response(400, "bad-request", "limit must be from 1 to 1000"));
     }
   }
-  auto records = pipeline_.reader().records_after(after, limit);
+  auto records = pipeline_.reader().records_from(from, limit);
   if (!records) return respond(error_response(503, "unavailable", records.error().message()));
   json list = json::array();
   for (const auto& r : *records) list.push_back(parse_record(r));
   json body = {{"decisions", list}};
-  body["next"] = records->empty() ? after : records->back().seq;
+  body["next"] = records->empty() ? from : static_cast<std::uint64_t>(records->back().seq) + 1;
   respond(json_response(200, body));
+}
+
+// The auditor's view of the tamper-evident log: signed tree heads, RFC 9162 inclusion and consistency
+// proofs, and the documents (policies, lists, prices) records refer to.
+void Service::Impl::log(const http::Request& request, const std::string& route,
+                        const std::vector<std::string_view>& parts, const http::Respond& respond) {
+  store::DecisionLogReader& reader = pipeline_.reader();
+  const auto unavailable = [&](const policy::StateError& e) {
+    if (e.code == policy::StateErrc::kNotFound) return respond(error_response(404, "not-found", e.detail));
+    respond(error_response(503, "unavailable", e.message()));
+  };
+  const auto number = [&](const char* key, bool required) -> std::expected<std::optional<std::uint64_t>, std::string> {
+    auto v = query_value(request.query, key);
+    if (!v) {
+      if (required) return std::unexpected(std::string(key) + " is required");
+      return std::optional<std::uint64_t>{};
+    }
+    auto n = parse_count(*v);
+    if (!n) return std::unexpected(std::string(key) + " must be a whole number (0 or more)");
+    return std::optional<std::uint64_t>(*n);
+  };
+  const auto hashes = [](const std::vector<codec::Hash32>& proof) {
+    json out = json::array();
+    for (const auto& h : proof) out.push_back(codec::to_hex(h));
+    return out;
+  };
+  auto size = reader.size();
+  if (!size) return unavailable(size.error());
+
+  if (route == "/v1/log/head") {
+    auto head = reader.last_head();
+    if (!head) return unavailable(head.error());
+    json body = {{"size", *size}, {"head", *head ? store::to_json(**head) : json(nullptr)}};
+    return respond(json_response(200, body));
+  }
+  if (route == "/v1/log/heads") {
+    auto after = number("after", false);
+    auto limit = number("limit", false);
+    if (!after) return respond(error_response(400, "bad-request", after.error()));
+    if (!limit) return respond(error_response(400, "bad-request", limit.error()));
+    const std::uint64_t n = limit->value_or(100);
+    if (n == 0 || n > 1000) return respond(error_response(400, "bad-request", "limit must be from 1 to 1000"));
+    auto heads = reader.heads_after(after->value_or(0), n);
+    if (!heads) return unavailable(heads.error());
+    json list = json::array();
+    for (const auto& h : *heads) list.push_back(store::to_json(h));
+    return respond(json_response(200, {{"heads", list}, {"size", *size}}));
+  }
+  if (route == "/v1/log/proof/inclusion") {
+    // By record id or by index; the tree size defaults to the latest signed head (what an auditor
+    // holds), else the whole log.
+    std::uint64_t index = 0;
+    if (auto id = query_value(request.query, "id")) {
+      auto record = reader.record(*id);
+      if (!record) return unavailable(record.error());
+      if (!*record) return respond(error_response(404, "not-found", "no record " + *id));
+      index = static_cast<std::uint64_t>((*record)->seq);
+    } else {
+      auto i = number("index", true);
+      if (!i) return respond(error_response(400, "bad-request", "give id=RECORD_ID or index=N: " + i.error()));
+      index = **i;
+    }
+    auto tree = number("size", false);
+    if (!tree) return respond(error_response(400, "bad-request", tree.error()));
+    std::uint64_t tree_size = *size;
+    if (*tree) {
+      tree_size = **tree;
+    } else {
+      auto head = reader.last_head();
+      if (!head) return unavailable(head.error());
+      if (*head && (*head)->size > index) tree_size = (*head)->size;
+    }
+    if (index >= tree_size) {
+      return respond(error_response(400, "bad-request", "index " + std::to_string(index) + " is not below the tree size " +
+                                                            std::to_string(tree_size)));
+    }
+    auto proof = reader.inclusion_proof(index, tree_size);
+    if (!proof) return unavailable(proof.error());
+    auto root = reader.root(tree_size);
+    if (!root) return unavailable(root.error());
+    auto record = reader.records_from(index, 1);
+    if (!record) return unavailable(record.error());
+    if (record->empty()) return respond(error_response(404, "not-found", "no record at index " + std::to_string(index)));
+    return respond(json_response(200, {{"index", index},
+                                      {"size", tree_size},
+                                      {"leaf", codec::to_hex(record->front().leaf)},
+                                      {"id", record->front().id},
+                                      {"root", codec::to_hex(*root)},
+                                      {"proof", hashes(*proof)}}));
+  }
+  if (route == "/v1/log/proof/consistency") {
+    auto first = number("first", true);
+    auto second = number("second", false);
+    if (!first) return respond(error_response(400, "bad-request", first.error()));
+    if (!second) return respond(error_response(400, "bad-request", second.error()));
+    const std::uint64_t size1 = **first;
+    const std::uint64_t size2 = second->value_or(*size);
+    if (size1 == 0 || size1 > size2) {
+      return respond(error_response(400, "bad-request", "need 0 < first <= second (second defaults to the log size)"));
+    }
+    auto proof = reader.consistency_proof(size1, size2);
+    if (!proof) return unavailable(proof.error());
+    auto root1 = reader.root(size1);
+    if (!root1) return unavailable(root1.error());
+    auto root2 = reader.root(size2);
+    if (!root2) return unavailable(root2.error());
+    return respond(json_response(200, {{"first", size1},
+                                      {"second", size2},
+                                      {"first_root", codec::to_hex(*root1)},
+                                      {"second_root", codec::to_hex(*root2)},
+                                      {"proof", hashes(*proof)}}));
+  }
+  // /v1/log/documents/{hash}
+  auto hash = codec::from_hex_fixed<32>(parts[3]);
+  if (!hash) return respond(error_response(400, "bad-request", "a document is named by its SHA-256 (0x + 64 hex digits)"));
+  auto document = reader.document(*hash);
+  if (!document) return unavailable(document.error());
+  if (!*document) return respond(error_response(404, "not-found", "no document " + std::string(parts[3])));
+  respond(json_response(200, {{"hash", codec::to_hex((*document)->hash)}, {"kind", (*document)->kind}, {"body", (*document)->body}}));
 }
 
 // --- Service -------------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
 #include "guard/store/sqlite_decision_log.hpp"
 
+#include <cryptopp/sha.h>
+
 #include <array>
 #include <cstring>
+
+#include "guard/store/merkle.hpp"
+#include "policy/codec/keccak.hpp"
+#include "policy/codec/secp256k1.hpp"
 
 namespace txguard::store {
 
@@ -10,7 +16,7 @@ using policy::TimeMs;
 
 namespace {
 
-constexpr int kLogSchemaVersion = 1;
+constexpr int kLogSchemaVersion = 2;
 
 // The partial unique index is the database's own guard of "once only": even a bug in the pipeline
 // cannot commit two live rows for one (chain, account, nonce).
@@ -21,7 +27,23 @@ CREATE TABLE IF NOT EXISTS log_records(
   id TEXT NOT NULL UNIQUE,
   kind TEXT NOT NULL,
   at_ms INTEGER NOT NULL,
-  body TEXT NOT NULL);
+  body TEXT NOT NULL,
+  leaf BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_heads(
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  at_ms INTEGER NOT NULL,
+  signature BLOB NOT NULL,
+  signer BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS documents(
+  hash BLOB PRIMARY KEY,
+  kind TEXT NOT NULL,
+  body BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS requests(
   decision_id TEXT PRIMARY KEY,
   request_key BLOB NOT NULL,
@@ -74,6 +96,117 @@ void bind_text(sqlite3_stmt* s, int i, std::string_view text) {
 void bind_blob(sqlite3_stmt* s, int i, codec::ByteView bytes) {
   sqlite3_bind_blob(s, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
+
+std::optional<codec::Hash32> column_hash(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_bytes(s, i) != 32) return std::nullopt;
+  codec::Hash32 h{};
+  std::memcpy(h.data(), sqlite3_column_blob(s, i), 32);
+  return h;
+}
+
+codec::Bytes column_bytes(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, i));
+  return p == nullptr ? codec::Bytes{} : codec::Bytes(p, p + sqlite3_column_bytes(s, i));
+}
+
+// Steps a one-row statement: the value, nullopt when there is no row, or the error. Resets it.
+template <typename F>
+auto step_one(sqlite3* db, sqlite3_stmt* s, std::string_view what, F&& read)
+    -> StateResult<std::optional<std::decay_t<decltype(*read(s))>>> {
+  using T = std::decay_t<decltype(*read(s))>;
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return std::optional<T>{};
+  }
+  if (rc != SQLITE_ROW) {
+    auto error = sql_error(db, rc, what);
+    sqlite3_reset(s);
+    return std::unexpected(std::move(error));
+  }
+  auto value = read(s);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (!value) return fail(StateErrc::kCorrupt, std::string(what) + ": malformed row");
+  return std::optional<T>(std::move(*value));
+}
+
+std::optional<TreeHead> read_head(sqlite3_stmt* s) {
+  TreeHead h;
+  h.size = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+  auto root = column_hash(s, 1);
+  if (!root) return std::nullopt;
+  h.root = *root;
+  h.at_ms = sqlite3_column_int64(s, 2);
+  h.signature = column_bytes(s, 3);
+  if (sqlite3_column_bytes(s, 4) != 20) return std::nullopt;
+  std::memcpy(h.signer.bytes.data(), sqlite3_column_blob(s, 4), 20);
+  return h;
+}
+
+std::optional<LogRecord> read_record(sqlite3_stmt* s) {
+  LogRecord r{sqlite3_column_int64(s, 0), column_text(s, 1), column_text(s, 2), sqlite3_column_int64(s, 3),
+              column_text(s, 4), {}};
+  auto leaf = column_hash(s, 5);
+  if (!leaf) return std::nullopt;
+  r.leaf = *leaf;
+  return r;
+}
+
+// The stored perfect subtree (level, index): level 0 is a record's leaf, higher levels log_nodes.
+StateResult<codec::Hash32> stored_node(sqlite3* db, sqlite3_stmt* leaf_stmt, sqlite3_stmt* node_stmt, unsigned level,
+                                       std::uint64_t index) {
+  sqlite3_stmt* s = level == 0 ? leaf_stmt : node_stmt;
+  if (level == 0) {
+    sqlite3_bind_int64(s, 1, static_cast<std::int64_t>(index));
+  } else {
+    sqlite3_bind_int64(s, 1, level);
+    sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(index));
+  }
+  auto h = step_one(db, s, "read Merkle node", [](sqlite3_stmt* st) { return column_hash(st, 0); });
+  if (!h) return std::unexpected(h.error());
+  if (!*h) {
+    return fail(StateErrc::kCorrupt, "Merkle node " + std::to_string(level) + "/" + std::to_string(index) + " is missing");
+  }
+  return **h;
+}
+
+std::optional<Document> read_document(sqlite3_stmt* s) {
+  auto hash = column_hash(s, 0);
+  if (!hash) return std::nullopt;
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 2));
+  return Document{*hash, column_text(s, 1), p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 2)))};
+}
+
+constexpr const char* kLeafSql = "SELECT leaf FROM log_records WHERE seq = ?";
+constexpr const char* kNodeSql = "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?";
+constexpr const char* kRecordColumns = "SELECT seq, id, kind, at_ms, body, leaf FROM log_records ";
+constexpr const char* kHeadColumns = "SELECT size, root, at_ms, signature, signer FROM log_heads ";
+
+// A Merkle node reader over two prepared statements; errors keep their StateError.
+struct NodeSource {
+  sqlite3* db;
+  sqlite3_stmt* leaf;
+  sqlite3_stmt* node;
+  std::optional<policy::StateError> error;
+  MerkleNodeReader reader() {
+    return [this](unsigned level, std::uint64_t index) -> std::expected<codec::Hash32, std::string> {
+      auto h = stored_node(db, leaf, node, level, index);
+      if (!h) {
+        error = h.error();
+        return std::unexpected(h.error().message());
+      }
+      return *h;
+    };
+  }
+  template <typename T>
+  StateResult<T> result(std::expected<T, std::string> r) {
+    if (r) return std::move(*r);
+    if (error) return std::unexpected(*error);
+    return fail(StateErrc::kNotFound, r.error());
+  }
+};
 
 // A row written with an empty decision reads it from its decision record: the decision JSON is written
 // once per request (it is most of the bytes a decision adds to the WAL).
@@ -143,6 +276,56 @@ const std::string kSelectRows = std::string("SELECT ") + kRowColumns + " FROM re
 
 }  // namespace
 
+codec::Hash32 tree_head_digest(std::uint64_t size, TimeMs at_ms, const codec::Hash32& root) {
+  static constexpr std::string_view kDomain = "txguard tree head v1";
+  codec::Bytes message(kDomain.begin(), kDomain.end());
+  const auto put64 = [&](std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) message.push_back(static_cast<std::uint8_t>(v >> shift));
+  };
+  put64(size);
+  put64(static_cast<std::uint64_t>(at_ms));
+  message.insert(message.end(), root.begin(), root.end());
+  return codec::keccak256(message);
+}
+
+nlohmann::json to_json(const TreeHead& head) {
+  return {{"size", head.size},
+          {"root", codec::to_hex(head.root)},
+          {"at_ms", head.at_ms},
+          {"signature", codec::to_hex(head.signature)},
+          {"signer", codec::to_checksum(head.signer)}};
+}
+
+std::optional<TreeHead> tree_head_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  const auto size = j.find("size");
+  const auto root = j.find("root");
+  const auto at = j.find("at_ms");
+  const auto sig = j.find("signature");
+  const auto signer = j.find("signer");
+  if (size == j.end() || !size->is_number_unsigned() || root == j.end() || !root->is_string() || at == j.end() ||
+      !at->is_number_integer() || sig == j.end() || !sig->is_string() || signer == j.end() || !signer->is_string()) {
+    return std::nullopt;
+  }
+  TreeHead h;
+  h.size = size->get<std::uint64_t>();
+  h.at_ms = at->get<TimeMs>();
+  auto r = codec::from_hex_fixed<32>(root->get<std::string>());
+  auto s = codec::from_hex(sig->get<std::string>());
+  auto a = codec::parse_address(signer->get<std::string>());
+  if (!r || !s || !a) return std::nullopt;
+  h.root = *r;
+  h.signature = std::move(*s);
+  h.signer = *a;
+  return h;
+}
+
+codec::Hash32 document_hash(std::string_view body) {
+  codec::Hash32 out{};
+  CryptoPP::SHA256().CalculateDigest(out.data(), reinterpret_cast<const CryptoPP::byte*>(body.data()), body.size());
+  return out;
+}
+
 std::string_view to_string(RequestStatus status) noexcept {
   switch (status) {
     case RequestStatus::kAllowed: return "allowed";
@@ -206,21 +389,122 @@ StateResult<void> DecisionLogWriter::install() {
   return {};
 }
 
-StateResult<std::int64_t> DecisionLogWriter::append(std::string_view kind, std::string_view id, TimeMs at_ms,
-                                                    std::string_view body) {
-  static constexpr const char* kSql = "INSERT INTO log_records(id, kind, at_ms, body) VALUES(?, ?, ?, ?)";
+StateResult<LogRecord> DecisionLogWriter::append(std::string_view kind, std::string_view id, TimeMs at_ms,
+                                                 nlohmann::json fields) {
+  static constexpr const char* kLast = "SELECT seq, leaf FROM log_records ORDER BY seq DESC LIMIT 1";
+  auto last_stmt = prepare(kLast);
+  if (!last_stmt) return std::unexpected(last_stmt.error());
+  auto last = step_one(db_, *last_stmt, "read the last log record", [](sqlite3_stmt* st) {
+    auto leaf = column_hash(st, 1);
+    return leaf ? std::optional(std::pair(sqlite3_column_int64(st, 0), *leaf)) : std::nullopt;
+  });
+  if (!last) return std::unexpected(last.error());
+  LogRecord record;
+  record.seq = *last ? (*last)->first + 1 : 0;
+  const codec::Hash32 prev = *last ? (*last)->second : codec::Hash32{};
+  record.id = std::string(id);
+  record.kind = std::string(kind);
+  record.at_ms = at_ms;
+  fields["kind"] = kind;
+  fields["id"] = id;
+  fields["at_ms"] = at_ms;
+  fields["index"] = record.seq;
+  fields["prev"] = codec::to_hex(prev);
+  record.body = fields.dump();
+  record.leaf = merkle_leaf_hash(codec::ByteView(reinterpret_cast<const std::uint8_t*>(record.body.data()),
+                                                 record.body.size()));
+
+  static constexpr const char* kSql = "INSERT INTO log_records(seq, id, kind, at_ms, body, leaf) VALUES(?, ?, ?, ?, ?, ?)";
   auto stmt = prepare(kSql);
   if (!stmt) return std::unexpected(stmt.error());
   sqlite3_stmt* s = *stmt;
-  bind_text(s, 1, id);
-  bind_text(s, 2, kind);
-  sqlite3_bind_int64(s, 3, at_ms);
-  bind_text(s, 4, body);
+  sqlite3_bind_int64(s, 1, record.seq);
+  bind_text(s, 2, id);
+  bind_text(s, 3, kind);
+  sqlite3_bind_int64(s, 4, at_ms);
+  bind_text(s, 5, record.body);
+  bind_blob(s, 6, record.leaf);
   const int rc = sqlite3_step(s);
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
   if (rc != SQLITE_DONE) return std::unexpected(sql_error(db_, rc, "append log record " + std::string(id)));
-  return sqlite3_last_insert_rowid(db_);
+
+  // Store every perfect subtree this leaf completes: while the node is a right child, its parent is
+  // complete (RFC 9162 trees are built from perfect subtrees of the leaves in order).
+  auto leaf_stmt = prepare(kLeafSql);
+  auto node_stmt = prepare(kNodeSql);
+  auto insert_stmt = prepare("INSERT INTO log_nodes(level, idx, hash) VALUES(?, ?, ?)");
+  if (!leaf_stmt || !node_stmt || !insert_stmt) return std::unexpected(policy::StateError{StateErrc::kIo, "prepare"});
+  auto index = static_cast<std::uint64_t>(record.seq);
+  codec::Hash32 hash = record.leaf;
+  for (unsigned level = 0; (index & 1U) == 1U; ++level) {
+    auto left = stored_node(db_, *leaf_stmt, *node_stmt, level, index - 1);
+    if (!left) return std::unexpected(left.error());
+    hash = merkle_node_hash(*left, hash);
+    index >>= 1U;
+    sqlite3_bind_int64(*insert_stmt, 1, level + 1);
+    sqlite3_bind_int64(*insert_stmt, 2, static_cast<std::int64_t>(index));
+    bind_blob(*insert_stmt, 3, hash);
+    const int irc = sqlite3_step(*insert_stmt);
+    sqlite3_reset(*insert_stmt);
+    sqlite3_clear_bindings(*insert_stmt);
+    if (irc != SQLITE_DONE) return std::unexpected(sql_error(db_, irc, "store Merkle node"));
+  }
+  return record;
+}
+
+StateResult<std::uint64_t> DecisionLogWriter::size() {
+  auto stmt = prepare("SELECT COALESCE(MAX(seq) + 1, 0) FROM log_records");
+  if (!stmt) return std::unexpected(stmt.error());
+  auto n = step_one(db_, *stmt, "count log records",
+                    [](sqlite3_stmt* st) { return std::optional(static_cast<std::uint64_t>(sqlite3_column_int64(st, 0))); });
+  if (!n) return std::unexpected(n.error());
+  return n->value_or(0);
+}
+
+StateResult<codec::Hash32> DecisionLogWriter::root(std::uint64_t size) {
+  auto leaf_stmt = prepare(kLeafSql);
+  auto node_stmt = prepare(kNodeSql);
+  if (!leaf_stmt) return std::unexpected(leaf_stmt.error());
+  if (!node_stmt) return std::unexpected(node_stmt.error());
+  NodeSource source{db_, *leaf_stmt, *node_stmt, std::nullopt};
+  return source.result(merkle_root(size, source.reader()));
+}
+
+StateResult<void> DecisionLogWriter::put_head(const TreeHead& head) {
+  auto stmt = prepare("INSERT OR REPLACE INTO log_heads(size, root, at_ms, signature, signer) VALUES(?, ?, ?, ?, ?)");
+  if (!stmt) return std::unexpected(stmt.error());
+  sqlite3_bind_int64(*stmt, 1, static_cast<std::int64_t>(head.size));
+  bind_blob(*stmt, 2, head.root);
+  sqlite3_bind_int64(*stmt, 3, head.at_ms);
+  bind_blob(*stmt, 4, head.signature);
+  bind_blob(*stmt, 5, head.signer.view());
+  const int rc = sqlite3_step(*stmt);
+  sqlite3_reset(*stmt);
+  sqlite3_clear_bindings(*stmt);
+  if (rc != SQLITE_DONE) return std::unexpected(sql_error(db_, rc, "store tree head"));
+  return {};
+}
+
+StateResult<std::optional<TreeHead>> DecisionLogWriter::last_head() {
+  static const std::string sql = std::string(kHeadColumns) + "ORDER BY size DESC LIMIT 1";
+  auto stmt = prepare(sql.c_str());
+  if (!stmt) return std::unexpected(stmt.error());
+  return step_one(db_, *stmt, "read tree head", read_head);
+}
+
+StateResult<codec::Hash32> DecisionLogWriter::put_document(std::string_view kind, std::string_view body) {
+  const codec::Hash32 hash = document_hash(body);
+  auto stmt = prepare("INSERT OR IGNORE INTO documents(hash, kind, body) VALUES(?, ?, ?)");
+  if (!stmt) return std::unexpected(stmt.error());
+  bind_blob(*stmt, 1, hash);
+  bind_text(*stmt, 2, kind);
+  sqlite3_bind_blob(*stmt, 3, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(*stmt);
+  sqlite3_reset(*stmt);
+  sqlite3_clear_bindings(*stmt);
+  if (rc != SQLITE_DONE) return std::unexpected(sql_error(db_, rc, "store document"));
+  return hash;
 }
 
 StateResult<void> DecisionLogWriter::put(const RequestRow& row) {
@@ -350,8 +634,9 @@ StateResult<std::vector<LogRecord>> collect_records(sqlite3* db, sqlite3_stmt* s
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return std::unexpected(sql_error(db, rc, "read log records"));
-    out.push_back(LogRecord{sqlite3_column_int64(s, 0), column_text(s, 1), column_text(s, 2),
-                            sqlite3_column_int64(s, 3), column_text(s, 4)});
+    auto r = read_record(s);
+    if (!r) return fail(StateErrc::kCorrupt, "a log record's leaf hash is malformed");
+    out.push_back(std::move(*r));
   }
   return out;
 }
@@ -360,7 +645,7 @@ StateResult<std::vector<LogRecord>> collect_records(sqlite3* db, sqlite3_stmt* s
 
 StateResult<std::optional<LogRecord>> DecisionLogReader::record(std::string_view id) {
   std::lock_guard lock(mutex_);
-  Query q(db_, "SELECT seq, id, kind, at_ms, body FROM log_records WHERE id = ?");
+  Query q(db_, std::string(kRecordColumns) + "WHERE id = ?");
   auto s = q.get();
   if (!s) return std::unexpected(s.error());
   bind_text(*s, 1, id);
@@ -370,14 +655,119 @@ StateResult<std::optional<LogRecord>> DecisionLogReader::record(std::string_view
   return std::optional<LogRecord>(std::move(records->front()));
 }
 
-StateResult<std::vector<LogRecord>> DecisionLogReader::records_after(std::int64_t after, std::size_t limit) {
+StateResult<std::vector<LogRecord>> DecisionLogReader::records_from(std::uint64_t from, std::size_t limit) {
   std::lock_guard lock(mutex_);
-  Query q(db_, "SELECT seq, id, kind, at_ms, body FROM log_records WHERE seq > ? ORDER BY seq LIMIT ?");
+  Query q(db_, std::string(kRecordColumns) + "WHERE seq >= ? ORDER BY seq LIMIT ?");
   auto s = q.get();
   if (!s) return std::unexpected(s.error());
-  sqlite3_bind_int64(*s, 1, after);
+  sqlite3_bind_int64(*s, 1, static_cast<std::int64_t>(from));
   sqlite3_bind_int64(*s, 2, static_cast<std::int64_t>(limit));
   return collect_records(db_, *s);
+}
+
+StateResult<std::uint64_t> DecisionLogReader::size() {
+  std::lock_guard lock(mutex_);
+  return size_locked();
+}
+
+StateResult<std::uint64_t> DecisionLogReader::size_locked() {
+  Query q(db_, "SELECT COALESCE(MAX(seq) + 1, 0) FROM log_records");
+  auto s = q.get();
+  if (!s) return std::unexpected(s.error());
+  auto n = step_one(db_, *s, "count log records",
+                    [](sqlite3_stmt* st) { return std::optional(static_cast<std::uint64_t>(sqlite3_column_int64(st, 0))); });
+  if (!n) return std::unexpected(n.error());
+  return n->value_or(0);
+}
+
+StateResult<std::vector<TreeHead>> DecisionLogReader::heads_after(std::uint64_t after_size, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Query q(db_, std::string(kHeadColumns) + "WHERE size > ? ORDER BY size LIMIT ?");
+  auto s = q.get();
+  if (!s) return std::unexpected(s.error());
+  sqlite3_bind_int64(*s, 1, static_cast<std::int64_t>(after_size));
+  sqlite3_bind_int64(*s, 2, static_cast<std::int64_t>(limit));
+  std::vector<TreeHead> out;
+  for (;;) {
+    const int rc = sqlite3_step(*s);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return std::unexpected(sql_error(db_, rc, "read tree heads"));
+    auto h = read_head(*s);
+    if (!h) return fail(StateErrc::kCorrupt, "a tree head is malformed");
+    out.push_back(std::move(*h));
+  }
+  return out;
+}
+
+StateResult<std::optional<TreeHead>> DecisionLogReader::last_head() {
+  std::lock_guard lock(mutex_);
+  Query q(db_, std::string(kHeadColumns) + "ORDER BY size DESC LIMIT 1");
+  auto s = q.get();
+  if (!s) return std::unexpected(s.error());
+  return step_one(db_, *s, "read tree head", read_head);
+}
+
+// Proofs and roots read the committed tree through the reader's connection. A size beyond the log
+// is kNotFound (checked first, so a missing node always means corruption).
+template <typename T, typename F>
+StateResult<T> DecisionLogReader::over_tree(std::uint64_t size, F&& compute) {
+  std::lock_guard lock(mutex_);
+  auto n = size_locked();
+  if (!n) return std::unexpected(n.error());
+  if (size > *n) return fail(StateErrc::kNotFound, "the log has " + std::to_string(*n) + " records, not " + std::to_string(size));
+  Query leaf(db_, kLeafSql);
+  Query node(db_, kNodeSql);
+  auto l = leaf.get();
+  auto x = node.get();
+  if (!l) return std::unexpected(l.error());
+  if (!x) return std::unexpected(x.error());
+  NodeSource source{db_, *l, *x, std::nullopt};
+  return source.result(compute(source.reader()));
+}
+
+StateResult<std::vector<codec::Hash32>> DecisionLogReader::inclusion_proof(std::uint64_t index, std::uint64_t size) {
+  return over_tree<std::vector<codec::Hash32>>(
+      size, [&](const MerkleNodeReader& nodes) { return merkle_inclusion_proof(index, size, nodes); });
+}
+
+StateResult<std::vector<codec::Hash32>> DecisionLogReader::consistency_proof(std::uint64_t size1, std::uint64_t size2) {
+  return over_tree<std::vector<codec::Hash32>>(
+      size2, [&](const MerkleNodeReader& nodes) { return merkle_consistency_proof(size1, size2, nodes); });
+}
+
+StateResult<codec::Hash32> DecisionLogReader::root(std::uint64_t size) {
+  return over_tree<codec::Hash32>(size, [&](const MerkleNodeReader& nodes) { return merkle_root(size, nodes); });
+}
+
+StateResult<std::optional<Document>> DecisionLogReader::document(const codec::Hash32& hash) {
+  std::lock_guard lock(mutex_);
+  Query q(db_, "SELECT hash, kind, body FROM documents WHERE hash = ?");
+  auto s = q.get();
+  if (!s) return std::unexpected(s.error());
+  bind_blob(*s, 1, hash);
+  return step_one(db_, *s, "read document", read_document);
+}
+
+StateResult<std::vector<Document>> DecisionLogReader::documents_after(const std::optional<codec::Hash32>& after,
+                                                                      std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Query q(db_, std::string("SELECT hash, kind, body FROM documents ") + (after ? "WHERE hash > ? " : "") +
+                   "ORDER BY hash LIMIT ?");
+  auto s = q.get();
+  if (!s) return std::unexpected(s.error());
+  int i = 1;
+  if (after) bind_blob(*s, i++, *after);
+  sqlite3_bind_int64(*s, i, static_cast<std::int64_t>(limit));
+  std::vector<Document> out;
+  for (;;) {
+    const int rc = sqlite3_step(*s);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return std::unexpected(sql_error(db_, rc, "read documents"));
+    auto d = read_document(*s);
+    if (!d) return fail(StateErrc::kCorrupt, "a document's hash is malformed");
+    out.push_back(std::move(*d));
+  }
+  return out;
 }
 
 StateResult<std::optional<RequestRow>> DecisionLogReader::request(std::string_view decision_id) {

@@ -2,11 +2,23 @@
 // decision, its state effects and (when allowed) its signature commit in ONE transaction: nothing is
 // released that is not durably recorded, and no debit exists without its decision.
 //
-// Tables (created by install(); user_version of the state schema is untouched, these tables carry
-// their own version in log_meta):
-//   log_records(seq INTEGER PRIMARY KEY, id TEXT UNIQUE, kind TEXT, at_ms INTEGER, body TEXT)
-//     append-only; `body` is the record's canonical JSON (sorted keys, no spaces); seq is its index.
-//     kinds: "decision", "approval", "release", "rejection", "expiry", "refusal".
+// The log is tamper-evident (RFC 9162, Certificate Transparency v2 style): every record is a leaf of a
+// Merkle tree (leaf hash SHA-256(0x00 || record bytes)), and the pipeline signs tree heads (size, root,
+// time) with a dedicated log key. Each record also names its position ("index", from 0) and the leaf
+// hash of the record before it ("prev"), so a verifier can say WHICH record was altered, deleted or
+// moved, not only that the root differs.
+//
+// Tables (created by install(); the velocity state's schema is separate; these carry their own
+// version in log_meta, now 2):
+//   log_records(seq INTEGER PRIMARY KEY = the record's index, id TEXT UNIQUE, kind, at_ms, body, leaf)
+//     append-only; `body` is the record's canonical JSON (sorted keys, no white space, no floats);
+//     `leaf` its Merkle leaf hash. kinds: "decision", "approval", "release", "rejection", "expiry",
+//     "refusal".
+//   log_nodes(level, idx, hash): every perfect, aligned subtree of 2^level leaves (level >= 1) once it
+//     is complete, so roots and proofs take O(log n) reads.
+//   log_heads(size PRIMARY KEY, root, at_ms, signature, signer): the signed tree heads.
+//   documents(hash PRIMARY KEY = SHA-256 of body, kind, body): policies, list files, price tables and
+//     policy sets the records refer to, stored once.
 //   requests(decision_id PK, request_key BLOB, kind, requester, at_ms, status, decision, holds,
 //            approvals, signature, payload, chain, account, nonce, expires_ms)
 //     one row per request that was allowed or held (denials are only logged): the idempotency index
@@ -15,8 +27,10 @@
 //     enforces it in the database as well as in the pipeline).
 //
 // Writer: used inside StateStore transactions on the store's own connection (SqliteTx); it caches its
-// prepared statements, so make one per connection. Reader: its own read-only connection (WAL readers
-// see the last committed state and never block the writer); thread-safe (serialised internally).
+// prepared statements, so make one per connection. It keeps no state of its own between calls (the
+// last record's index and leaf are read from the table), so a rolled-back savepoint leaves nothing
+// stale behind. Reader: its own read-only connection (WAL readers see the last committed state and
+// never block the writer); thread-safe (serialised internally).
 #pragma once
 
 #include <sqlite3.h>
@@ -28,6 +42,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "guard/store/sqlite_state_store.hpp"
 #include "policy/codec/bytes.hpp"
@@ -64,12 +80,40 @@ struct RequestRow {
 };
 
 struct LogRecord {
-  std::int64_t seq = 0;
+  std::int64_t seq = 0;   // the record's index in the log (its Merkle leaf index), from 0
   std::string id;
   std::string kind;
   policy::TimeMs at_ms = 0;
+  std::string body;       // canonical JSON
+  codec::Hash32 leaf{};   // merkle_leaf_hash(body)
+};
+
+/// A signed tree head: the log had `size` records whose Merkle root was `root` at `at_ms`.
+struct TreeHead {
+  std::uint64_t size = 0;
+  codec::Hash32 root{};
+  policy::TimeMs at_ms = 0;
+  codec::Bytes signature;   // 65 bytes r || s || v over tree_head_digest()
+  codec::Address signer{};  // the log key's address
+};
+
+/// What the log key signs: keccak256("txguard tree head v1" || size as 8 bytes big-endian || at_ms as
+/// 8 bytes big-endian two's complement || root). The domain string keeps a head signature from ever
+/// being valid as a transaction or Safe signature (those digests are keccak256 of RLP or EIP-712
+/// data, which never start with this text).
+codec::Hash32 tree_head_digest(std::uint64_t size, policy::TimeMs at_ms, const codec::Hash32& root);
+/// The head as JSON: {"size", "root", "at_ms", "signature", "signer"} (hex, EIP-55 signer).
+nlohmann::json to_json(const TreeHead& head);
+/// Reads a head written by to_json; nullopt when a field is missing or malformed.
+std::optional<TreeHead> tree_head_from_json(const nlohmann::json& j);
+
+/// A stored document: SHA-256 of the body is its name.
+struct Document {
+  codec::Hash32 hash{};
+  std::string kind;  // "policy", "file", "prices", "policy-set"
   std::string body;
 };
+codec::Hash32 document_hash(std::string_view body);
 
 class DecisionLogWriter {
  public:
@@ -80,9 +124,20 @@ class DecisionLogWriter {
 
   /// Creates the tables if missing; call inside a write transaction. Refuses a newer log schema.
   StateResult<void> install();
-  /// Appends a record; returns its seq. kDuplicate when the id exists.
-  StateResult<std::int64_t> append(std::string_view kind, std::string_view id, policy::TimeMs at_ms,
-                                   std::string_view body);
+  /// Appends a record: `fields` (an object) gets "kind", "id", "at_ms", "index" and "prev" set, is
+  /// written as canonical JSON, and becomes the next Merkle leaf (the completed subtrees are stored
+  /// with it). Returns the record. kDuplicate when the id exists.
+  StateResult<LogRecord> append(std::string_view kind, std::string_view id, policy::TimeMs at_ms,
+                                nlohmann::json fields);
+  /// How many records the log has.
+  StateResult<std::uint64_t> size();
+  /// The Merkle root of the first `size` records (size <= size()).
+  StateResult<codec::Hash32> root(std::uint64_t size);
+  /// Stores a signed tree head (replaces a head of the same size).
+  StateResult<void> put_head(const TreeHead& head);
+  StateResult<std::optional<TreeHead>> last_head();
+  /// Stores a document under document_hash(body) unless it is there; returns the hash.
+  StateResult<codec::Hash32> put_document(std::string_view kind, std::string_view body);
   /// Inserts or replaces the row of row.decision_id. kDuplicate when another live row holds its claim.
   StateResult<void> put(const RequestRow& row);
   /// The newest row whose request_key is `key`.
@@ -111,14 +166,31 @@ class DecisionLogReader {
   DecisionLogReader& operator=(const DecisionLogReader&) = delete;
 
   StateResult<std::optional<LogRecord>> record(std::string_view id);
-  /// Records with seq > after, in order, at most `limit`.
-  StateResult<std::vector<LogRecord>> records_after(std::int64_t after, std::size_t limit);
+  /// Records with index >= from, in order, at most `limit`.
+  StateResult<std::vector<LogRecord>> records_from(std::uint64_t from, std::size_t limit);
+  /// How many records the log has (committed).
+  StateResult<std::uint64_t> size();
+  /// Signed tree heads with size > after_size, by size, at most `limit`.
+  StateResult<std::vector<TreeHead>> heads_after(std::uint64_t after_size, std::size_t limit);
+  StateResult<std::optional<TreeHead>> last_head();
+  /// RFC 9162 inclusion proof of record `index` in the tree of the first `size` records, and
+  /// consistency proof between the trees of sizes size1 <= size2. kNotFound when a size is beyond the
+  /// log or an index is not below the size.
+  StateResult<std::vector<codec::Hash32>> inclusion_proof(std::uint64_t index, std::uint64_t size);
+  StateResult<std::vector<codec::Hash32>> consistency_proof(std::uint64_t size1, std::uint64_t size2);
+  StateResult<codec::Hash32> root(std::uint64_t size);
+  StateResult<std::optional<Document>> document(const codec::Hash32& hash);
+  /// Documents with hash > after (all when nullopt), by hash, at most `limit`.
+  StateResult<std::vector<Document>> documents_after(const std::optional<codec::Hash32>& after, std::size_t limit);
   StateResult<std::optional<RequestRow>> request(std::string_view decision_id);
   /// Rows by status (all when empty), newest first, at most `limit`.
   StateResult<std::vector<RequestRow>> requests(std::optional<RequestStatus> status, std::size_t limit);
 
  private:
   explicit DecisionLogReader(sqlite3* db) : db_(db) {}
+  StateResult<std::uint64_t> size_locked();
+  template <typename T, typename F>
+  StateResult<T> over_tree(std::uint64_t size, F&& compute);
   std::mutex mutex_;
   sqlite3* db_;
 };

@@ -581,7 +581,11 @@ StateResult<void> set_up(SqliteStateStore::Impl& impl, const SqliteOptions& opti
     if (rc != SQLITE_ROW) return std::unexpected(sql_error(db, rc, "PRAGMA journal_mode=WAL"));
     if (mode != "wal") return fail(StateErrc::kIo, "the state database cannot use WAL (journal_mode " + mode + ")");
   }
-  if (auto ok = impl.exec("PRAGMA synchronous=FULL", "PRAGMA synchronous"); !ok) return ok;
+  // A scratch store (replay) need not survive a crash; every other store syncs each commit.
+  if (auto ok = impl.exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", "PRAGMA synchronous");
+      !ok) {
+    return ok;
+  }
 
   // Create or migrate under the write lock, re-reading the version: another connection may have
   // created the schema between our first look and now.

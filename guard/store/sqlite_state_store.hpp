@@ -43,6 +43,9 @@ struct SqliteOptions {
   std::chrono::milliseconds lock_timeout{2000};
   /// Run PRAGMA quick_check at open (O(database size); a few seconds at most for large stores).
   bool check_integrity = true;
+  /// false: commits are not synced to disk (synchronous=OFF). Only for scratch databases (replay):
+  /// a crash may lose or corrupt them.
+  bool durable = true;
 };
 
 /// The transaction handle SqliteStateStore passes to Extra work: the open connection, inside the

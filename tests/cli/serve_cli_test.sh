@@ -32,6 +32,7 @@ check "token with an unknown word" 64 "$txguard" token old
 printf 'serve-test-passphrase-XYZ\n' >"$tmp/pw"
 check "keys new for the server" 0 "$txguard" keys new --out "$tmp/guard.json" --light --passphrase-file "$tmp/pw"
 printf 'wrong-passphrase\n' >"$tmp/wrong-pw"
+check "keys new for the decision log" 0 "$txguard" keys new --out "$tmp/log-key.json" --light --passphrase-file "$tmp/pw"
 
 write_config() { # extra JSON members (with a leading comma), keystore passphrase file
   cat >"$tmp/config.json" <<EOF
@@ -40,7 +41,8 @@ write_config() { # extra JSON members (with a leading comma), keystore passphras
  "policy": "$root/deploy/examples/hot-wallet.policy.json",
  "prices": "$root/deploy/examples/prices.json",
  "database": "txguard.db",
- "keystore": {"file": "guard.json", "passphrase_file": "${2:-pw}"} $1}
+ "keystore": {"file": "guard.json", "passphrase_file": "${2:-pw}"},
+ "decision_log": {"key": {"file": "${3:-log-key.json}", "passphrase_file": "pw"}} $1}
 EOF
 }
 
@@ -67,12 +69,27 @@ err_has "bad token digest" '$.clients[0].token_sha256'
 err_has "bad role" '$.clients[0].role'
 err_has "no passphrase source" '$.keystore'
 
+write_config '' pw guard.json
+check "the co-signing key as the log key" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the log key is named" '$.decision_log.key: the log key must not be the co-signing key'
+
+write_config '' pw missing-log-key.json
+check "a missing log key file" 66 "$txguard" serve --config "$tmp/config.json"
+err_has "the missing log key is named" '$.decision_log.key.file'
+
+cat >"$tmp/config.json" <<EOF
+{"listen": "127.0.0.1:0", "clients": [], "policy": "$root/deploy/examples/hot-wallet.policy.json",
+ "database": "d.db", "keystore": {"file": "guard.json", "passphrase_file": "pw"}}
+EOF
+check "no decision_log section" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the decision log key is required" '$.decision_log: required'
+
 write_config '' wrong-pw
 check "a wrong keystore passphrase" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "the keystore is named" '$.keystore.file'
 
 write_config ''
-sed -i 's/"passphrase_file": "pw"/"passphrase_env": "TXGUARD_TEST_UNSET_VARIABLE"/' "$tmp/config.json"
+sed -i '0,/"passphrase_file": "pw"/s//"passphrase_env": "TXGUARD_TEST_UNSET_VARIABLE"/' "$tmp/config.json"
 check "a passphrase variable that is not set" 64 env -u TXGUARD_TEST_UNSET_VARIABLE "$txguard" serve --config "$tmp/config.json"
 err_has "the variable is named" 'TXGUARD_TEST_UNSET_VARIABLE'
 

@@ -448,7 +448,7 @@ TEST_SUITE("service") {
     CHECK(g.call("POST", "/v1/safe/cosign", body.dump(), "root").status == 200);
     CHECK(g.call("GET", "/metrics", "", "root").status == 200);
     // The auditor sees the refusals in the log.
-    const Answer log = g.call("GET", "/v1/decisions?after=0&limit=100", "", "audit");
+    const Answer log = g.call("GET", "/v1/decisions?from=0&limit=100", "", "audit");
     REQUIRE(log.status == 200);
     std::vector<std::string> reasons;
     for (const auto& r : log.body.at("decisions")) {
@@ -480,7 +480,10 @@ TEST_SUITE("service") {
     CHECK(g.call("GET", "/v1/nothing", "").status == 404);
     CHECK(g.call("GET", "/v1/safe/cosign", "").status == 405);
     CHECK(g.call("POST", "/v1/evaluate", "{}").status == 400);
-    CHECK(g.call("GET", "/v1/decisions?after=-1", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/decisions?from=-1", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/log/proof/inclusion?index=x", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/log/proof/consistency?first=0", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/log/documents/0x12", "", "audit").status == 400);
     CHECK(g.call("GET", "/v1/decisions?limit=0", "", "audit").status == 400);
     CHECK(g.call("GET", "/v1/decisions/unknown", "", "audit").status == 404);
   }

@@ -93,8 +93,8 @@ export async function run({ chain, env, server }, checks) {
     const seen = [];
     let after = 0;
     for (let page = 0; page < 100 && !seen.includes(id); page += 1) {
-      const res = await server.call('GET', `/v1/decisions?after=${encodeURIComponent(after)}&limit=2`, { token: 'audit' });
-      expectEqual(res.status, 200, `GET /v1/decisions?after=${after}&limit=2 (${describeResponse(res)})`);
+      const res = await server.call('GET', `/v1/decisions?from=${encodeURIComponent(after)}&limit=2`, { token: 'audit' });
+      expectEqual(res.status, 200, `GET /v1/decisions?from=${after}&limit=2 (${describeResponse(res)})`);
       const ids = (res.json?.decisions ?? []).map((d) => d.id);
       expect(ids.length <= 2, 'limit=2 is respected', ids);
       expect(ids.every((x) => !seen.includes(x)), 'pages do not repeat decisions', { seen, ids });

@@ -81,6 +81,10 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
   if (!found) throw new Error(`txguard keys new printed no address: ${made.stdout}`);
   const guardAddress = getAddress(found[0]);
   log(`guard: key ${guardAddress} in ${keystoreFile}`);
+  // The decision log's own key: it signs the tree heads (never the co-signing key).
+  const logKeyFile = join(dir, 'log.keystore.json');
+  const logKey = await runCommand(txguard, ['keys', 'new', '--out', logKeyFile, '--light', '--passphrase-file', passphraseFile]);
+  if (logKey.code !== 0) throw new Error(`txguard keys new (log key) exited ${logKey.code}: ${logKey.stderr}`);
 
   // Bearer tokens, one per client; the config stores only SHA-256(token) in hex.
   const clientRoles = { ops: 'requester', alice: 'approver', bob: 'approver', carol: 'approver', audit: 'auditor', root: 'admin' };
@@ -125,6 +129,7 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
       policy: 'policy.json',
       database: `${name}.db`,
       keystore: { file: 'guard.keystore.json', passphrase_file: 'pw.txt' },
+      decision_log: { key: { file: 'log.keystore.json', passphrase_file: 'pw.txt' } },
       upstream: { 31337: chain.url },
       limits: { max_body_bytes: 1048576, max_connections: 1024, requests_per_second: 1000, header_timeout_ms: 10000, request_timeout_ms: 30000 },
       log: { level: 'info' },
