@@ -23,6 +23,8 @@ constexpr std::string_view kUsage =
     "                   judge one request and print the decision (exit 0 allow, 10 deny, 11 hold)\n"
     "  serve --config FILE  run the co-signer service (REST, JSON-RPC, holds, metrics)\n"
     "  token new        a new client token and the SHA-256 the configuration stores\n"
+    "  log export|verify  export the tamper-evident decision log; verify an export offline\n"
+    "  replay DIR [--policy FILE]  judge an export's requests again (or by another policy: what-if)\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
     if (command == "keys") return txguard::cli::run_keys(rest);
     if (command == "serve") return txguard::cli::run_serve(rest);
     if (command == "token") return txguard::cli::run_token(rest);
+    if (command == "log") return txguard::cli::run_log(rest);
+    if (command == "replay") return txguard::cli::run_replay(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

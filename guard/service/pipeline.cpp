@@ -345,6 +345,14 @@ void Pipeline::sign_head_now() {
 
 bool Pipeline::run_batch(std::vector<Job>& jobs, TimeMs now) { return process(jobs, now, false); }
 
+policy::StateResult<void> Pipeline::set_policy(std::shared_ptr<const PolicySet> set) {
+  policy_ = std::move(set);
+  auto stored = store_->transact([](const policy::StateView&) { return StateResult<policy::Effects>{}; },
+                                 [this](store::Tx&) { return store_documents(); });
+  if (!stored) return std::unexpected(stored.error());
+  return {};
+}
+
 void Pipeline::enqueue(Job job) {
   {
     std::lock_guard lock(mutex_);

@@ -196,6 +196,9 @@ class Pipeline {
   bool run_batch(std::vector<Job>& jobs, TimeMs now);
   /// Signs a tree head now if the log grew since the last one (used by stop(); replay never signs).
   void sign_head_now();
+  /// Replaces the policy set and stores its documents. Only for a pipeline started with
+  /// sequencer = false (replay: each group of records is judged by the set it names).
+  policy::StateResult<void> set_policy(std::shared_ptr<const PolicySet> set);
 
   /// SHA-256 of the policy-set document the decisions refer to ("policy_set" in each record).
   const codec::Hash32& policy_set_hash() const noexcept { return policy_set_hash_; }

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "tests/support/accounts.hpp"
 #include "tests/support/builders.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -46,21 +47,18 @@ namespace {
 constexpr TimeMs kT0 = 1'795'341'600'000;  // 2026-11-22T10:00:00Z
 constexpr TimeMs kMinute = 60'000;
 
-// Anvil's standard test accounts (public test keys): 1 alice, 2 bob, 3 the guard, 4 carol.
-const char* const kAliceKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const char* const kBobKey = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
-const char* const kGuardKey = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
-const char* const kCarolKey = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
-
-const codec::Address kSafe = addr("0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4");
-const codec::Address kUsdc = addr("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
-const codec::Address kCustomer = addr("0x976EA74026E726554dB657fA54763abd0C3a0aa9");
-const codec::Address kSanctioned = addr("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
-const codec::Address kAttacker = addr("0x96221423681A6d52E184D440a8eFCEbB105C7242");
-
-codec::SecretKey key(const char* hex) { return codec::SecretKey(*codec::from_hex_fixed<32>(hex)); }
-codec::Address address_of(const char* hex) { return *codec::address_of(key(hex)); }
-std::string cs(const codec::Address& a) { return codec::to_checksum(a); }
+using test::cs;
+using test::key;
+using test::kAliceKey;
+using test::kBobKey;
+using test::kCarolKey;
+using test::kGuardKey;
+const codec::Address& kSafe = test::kHotSafe;
+const codec::Address& kUsdc = test::kUsdcToken;
+const codec::Address& kCustomer = test::kCustomerAccount;
+const codec::Address& kSanctioned = test::kSanctionedAccount;
+const codec::Address& kAttacker = test::kBybitAttacker;
+codec::Address address_of(const char* hex) { return test::address_of_key(hex); }
 
 json policy_doc() {
   return json{
@@ -92,25 +90,13 @@ json policy_doc() {
                      {"limits", {"daily-usd"}}}})}};
 }
 
-// The Safe transaction body of POST /v1/safe/cosign.
 json safe_body(const codec::Address& to, const std::string& data, std::uint64_t nonce, int operation = 0,
                const std::string& value = "0") {
-  return {{"chainId", 1},
-          {"safe", cs(kSafe)},
-          {"to", cs(to)},
-          {"value", value},
-          {"data", data},
-          {"operation", operation},
-          {"safeTxGas", "0"},
-          {"baseGas", "0"},
-          {"gasPrice", "0"},
-          {"gasToken", "0x0000000000000000000000000000000000000000"},
-          {"refundReceiver", "0x0000000000000000000000000000000000000000"},
-          {"nonce", nonce}};
+  return test::safe_tx_body(kSafe, to, data, nonce, operation, value);
 }
 
 json usdc_body(const codec::Address& to, std::uint64_t whole_usdc, std::uint64_t nonce) {
-  return safe_body(kUsdc, codec::to_hex(erc20_transfer(to, codec::U256(whole_usdc) * 1'000'000)), nonce);
+  return test::usdc_transfer_body(to, whole_usdc, nonce);
 }
 
 codec::Hash32 hash_of(const json& body) {
