@@ -16,6 +16,11 @@ err_has() { # name, substring expected somewhere in stderr
   grep -qF -- "$2" "$tmp/err" || status=1
   ok "$1: stderr lacks '$2' ($(head -c 300 "$tmp/err"))" $status
 }
+out_has() { # name, substring expected somewhere in stdout
+  local status=0
+  grep -qF -- "$2" "$tmp/out" || status=1
+  ok "$1: stdout lacks '$2' ($(head -c 300 "$tmp/out"); $(head -c 300 "$tmp/err"))" $status
+}
 
 # token new: a 32-byte token and the SHA-256 of exactly that token.
 check "token new" 0 "$txguard" token new
@@ -131,5 +136,31 @@ grep -q "stopped" "$tmp/serve.err"
 ok "the server says it stopped" $?
 ! grep -qF "serve-test-passphrase-XYZ" "$tmp/serve.out" "$tmp/serve.err" "$tmp/out" "$tmp/err"
 ok "the passphrase appears in no output" $?
+
+# The auditor's commands on the log the server wrote (it recorded the 401 refusal above and signed a
+# tree head at shutdown).
+log_key=$("$txguard" keys address "$tmp/log-key.json")
+sed -i 's/"database": "other.db"/"database": "txguard.db"/' "$tmp/config.json"
+check "log export" 0 "$txguard" log export --config "$tmp/config.json" --out "$tmp/export"
+out_has "the export counts its records" 'exported 1 records'
+check "log export into a non-empty directory" 73 "$txguard" log export --config "$tmp/config.json" --out "$tmp/export"
+check "log export without --out" 64 "$txguard" log export --config "$tmp/config.json"
+check "log verify with the pinned key" 0 "$txguard" log verify "$tmp/export" --key "$log_key"
+out_has "verify says so" 'verified: 1 records, 1 signed tree heads'
+! grep -q $'\r' "$tmp/out" "$tmp/err"
+ok "no progress bar when the output is not a terminal" $?
+check "log verify with another key" 10 "$txguard" log verify "$tmp/export" --key 0x976EA74026E726554dB657fA54763abd0C3a0aa9
+out_has "the head is named" 'NOT INTACT: tree head 0'
+check "log verify of nothing" 66 "$txguard" log verify "$tmp/none"
+check "log verify with a bad key" 64 "$txguard" log verify "$tmp/export" --key 0x12
+check "replay" 0 "$txguard" replay "$tmp/export"
+out_has "replay reproduces" 'every one reproduced'
+check "replay --json" 0 "$txguard" replay "$tmp/export" --json
+out_has "replay json" '"mismatched": 0'
+check "what-if" 0 "$txguard" replay "$tmp/export" --policy "$root/deploy/examples/hot-wallet.policy.json"
+out_has "what-if counts" 'would be decided differently'
+check "what-if with a broken policy" 65 "$txguard" replay "$tmp/export" --policy "$tmp/bad.policy.json"
+check "replay without a directory" 64 "$txguard" replay
+check "log with an unknown subcommand" 64 "$txguard" log burn
 
 finish

@@ -28,6 +28,7 @@
 
 #include "guard/service/pipeline.hpp"
 #include "guard/service/service.hpp"
+#include "guard/store/merkle.hpp"
 #include "policy/approval.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/safe.hpp"
@@ -441,6 +442,52 @@ TEST_SUITE("service") {
       if (r.at("kind") == "refusal") reasons.push_back(r.at("record").at("reason"));
     }
     CHECK(reasons == std::vector<std::string>{"missing-token", "unknown-token", "forbidden", "forbidden", "forbidden"});
+  }
+
+  TEST_CASE("the auditor gets RFC 9162 inclusion and consistency proofs that verify, and the documents records name") {
+    Guard g;
+    const Answer first = g.cosign(usdc_body(kCustomer, 5, 0));
+    REQUIRE(first.status == 200);
+    const std::string id = first.body.at("decision").at("id");
+    REQUIRE(g.cosign(usdc_body(kCustomer, 6, 1)).status == 200);
+    REQUIRE(g.cosign(usdc_body(kSanctioned, 7, 2)).status == 403);
+    const Answer proof = g.call("GET", "/v1/log/proof/inclusion?id=" + id, "", "audit");
+    REQUIRE(proof.status == 200);
+    const auto hash = [](const json& j) { return *codec::from_hex_fixed<32>(j.get<std::string>()); };
+    std::vector<codec::Hash32> path;
+    for (const auto& h : proof.body.at("proof")) path.push_back(hash(h));
+    CHECK(proof.body.at("size") == 3);
+    CHECK(store::merkle_verify_inclusion(proof.body.at("index"), 3, hash(proof.body.at("leaf")), path,
+                                         hash(proof.body.at("root"))));
+    // The leaf is the record's own bytes.
+    const Answer record = g.call("GET", "/v1/decisions/" + id, "", "audit");
+    const std::string body = record.body.at("record").dump();
+    CHECK(store::merkle_leaf_hash(codec::ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size())) ==
+          hash(proof.body.at("leaf")));
+    const Answer consistency = g.call("GET", "/v1/log/proof/consistency?first=1&second=3", "", "audit");
+    REQUIRE(consistency.status == 200);
+    path.clear();
+    for (const auto& h : consistency.body.at("proof")) path.push_back(hash(h));
+    CHECK(store::merkle_verify_consistency(1, 3, hash(consistency.body.at("first_root")),
+                                           hash(consistency.body.at("second_root")), path));
+    CHECK(consistency.body.at("second_root") == proof.body.at("root"));
+    // The policy set the decision names is served.
+    const std::string set = record.body.at("record").at("policy_set");
+    const Answer doc = g.call("GET", "/v1/log/documents/" + set, "", "audit");
+    REQUIRE(doc.status == 200);
+    CHECK(doc.body.at("kind") == "policy-set");
+    // Refusals: beyond the log, a bad index, a requester, an unknown document.
+    CHECK(g.call("GET", "/v1/log/proof/inclusion?index=3", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/log/proof/inclusion?index=0&size=9", "", "audit").status == 404);
+    CHECK(g.call("GET", "/v1/log/proof/consistency?first=2&second=1", "", "audit").status == 400);
+    CHECK(g.call("GET", "/v1/log/proof/consistency?first=1&second=99", "", "audit").status == 404);
+    CHECK(g.call("GET", "/v1/log/proof/inclusion?id=nope", "", "audit").status == 404);
+    CHECK(g.call("GET", "/v1/log/head", "", "ops").status == 403);
+    CHECK(g.call("GET", "/v1/log/documents/0x" + std::string(64, '0'), "", "audit").status == 404);
+    const Answer head = g.call("GET", "/v1/log/head", "", "audit");
+    REQUIRE(head.status == 200);
+    CHECK(head.body.at("size") == 3);
+    CHECK(head.body.at("head").is_null());  // this guard has no log key: nothing signed
   }
 
   TEST_CASE("malformed requests get 400 naming what is wrong, unknown routes 404, wrong methods 405") {
