@@ -382,6 +382,10 @@ StateResult<void> DecisionLogWriter::install() {
     if (const int irc = sqlite3_exec(db_, insert.c_str(), nullptr, nullptr, nullptr); irc != SQLITE_OK) {
       return std::unexpected(sql_error(db_, irc, "write log version"));
     }
+  } else if (version == "1") {
+    return fail(StateErrc::kForeign,
+                "decision log schema 1 was written by a txguard before the tamper-evident log (schema 2): its "
+                "records have no Merkle leaves; keep that file as an archive and start on a new database");
   } else if (version != std::to_string(kLogSchemaVersion)) {
     return fail(StateErrc::kForeign, "decision log schema " + version + " is not " +
                                          std::to_string(kLogSchemaVersion) + ": written by another txguard version");
