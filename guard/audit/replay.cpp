@@ -107,8 +107,11 @@ class ScratchDir {
     std::random_device rd;
     const fs::path root = base.empty() ? fs::temp_directory_path() : fs::path(base);
     path_ = root / ("txguard-replay-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
+    std::error_code ec;
+    fs::create_directories(path_, ec);
+    if (ec) error_ = "scratch directory " + path_.string() + ": " + ec.message();
   }
+  const std::string& error() const { return error_; }
   ~ScratchDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
@@ -119,6 +122,7 @@ class ScratchDir {
 
  private:
   fs::path path_;
+  std::string error_;
 };
 
 class Replayer {
@@ -127,6 +131,7 @@ class Replayer {
       : dir_(std::move(dir)), options_(options), progress_(progress), scratch_(options.scratch_dir) {}
 
   std::expected<ReplayReport, std::string> run() {
+    if (!scratch_.error().empty()) return std::unexpected(scratch_.error());
     if (auto ok = load_documents(); !ok) return std::unexpected(ok.error());
     {
       std::ifstream m(dir_ / kManifestFile, std::ios::binary);

@@ -46,7 +46,8 @@ constexpr std::string_view kReplayUsage =
     "--policy FILE: the what-if. The same requests judged by FILE (with the prices recorded at the time):\n"
     "which would be decided differently, counted by recorded and new verdict, rule and reasons, and\n"
     "listed. --json prints the report as JSON instead of tables. --scratch: where the temporary replay\n"
-    "database goes (default: the system's temporary directory).\n"
+    "database goes (default: the system's temporary directory; it needs about as much free space as\n"
+    "the guard's database, some 5 KB per decision, and is removed afterwards).\n"
     "\n"
     "exit status: 0 every record reproduced (or the what-if ran), 10 some did not, 64 usage error,\n"
     "65 the what-if policy has problems, 66 the export cannot be read.\n";
