@@ -174,7 +174,7 @@ async function waitForRpc(url, child, timeoutMs) {
 }
 
 /** Starts anvil on a free 127.0.0.1 port; retries on a port taken between probe and bind. */
-async function startAnvil() {
+async function startAnvil(chainId = CHAIN_ID) {
   if (!existsSync(ANVIL_BIN)) {
     throw new Error(`anvil not found at ${ANVIL_BIN}: run deploy/setup.sh --test (npm ci in tests/js)`);
   }
@@ -182,7 +182,7 @@ async function startAnvil() {
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const port = await freePort();
     const child = spawnChild(ANVIL_BIN, ['--host', '127.0.0.1', '--port', String(port), '--silent',
-      '--chain-id', String(CHAIN_ID)]);
+      '--chain-id', String(chainId)]);
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitForRpc(url, child, 15000);
@@ -260,12 +260,13 @@ export function revertReason(error) {
 
 /**
  * Starts anvil and deploys everything. Returns the chain handle (see the file comment). Options:
- * log (a function taking a line, default none).
+ * log (a function taking a line, default none); chainId (default 31337: a second chain, e.g. the
+ * source chain of a bridge test, takes another id).
  */
-export async function startChain({ log = () => {} } = {}) {
+export async function startChain({ log = () => {}, chainId = CHAIN_ID } = {}) {
   const t0 = Date.now();
-  const node = await startAnvil();
-  const chain = { ...anvilChain, rpcUrls: { default: { http: [node.url] } } };
+  const node = await startAnvil(chainId);
+  const chain = { ...anvilChain, id: chainId, rpcUrls: { default: { http: [node.url] } } };
   const transport = http(node.url, { retryCount: 0 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 20 });
   const testClient = createTestClient({ chain, transport, mode: 'anvil', pollingInterval: 20 });
@@ -330,7 +331,7 @@ export async function startChain({ log = () => {} } = {}) {
   const handle = {
     url: node.url,
     port: node.port,
-    chainId: CHAIN_ID,
+    chainId,
     viemChain: chain,
     publicClient,
     testClient,

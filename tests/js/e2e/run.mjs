@@ -5,8 +5,9 @@
 //
 //   node run.mjs [--txguard PATH] [--only NAME[,NAME...]] [--keep]
 //
-// NAME: chain (the harness's own self-check, no txguard needed), safe, protocol-kit, rpc, holds,
-// once, auth. Default: all. --keep leaves the temporary directory (config, policy, keystore,
+// NAME: chain (the harness's own self-check, no txguard needed), bridge-chain (the bridge test's
+// source chain and deposit contract, no txguard needed), safe, protocol-kit, rpc, holds, once, auth.
+// Default: all. --keep leaves the temporary directory (config, policy, keystore,
 // database, server log) in place; it is always kept when a check fails. Exit status: 0 when every
 // check passed, 1 otherwise, 64 on a usage error.
 
@@ -21,6 +22,7 @@ const nodeModules = join(here, '..', 'node_modules');
 
 const SCENARIOS = {
   chain: './chain_selfcheck.mjs',
+  'bridge-chain': './bridge_chain.mjs',
   safe: './safe_cosign.mjs',
   'protocol-kit': './protocol_kit.mjs',
   rpc: './rpc_wallet.mjs',
