@@ -6,8 +6,8 @@
 //   node run.mjs [--txguard PATH] [--only NAME[,NAME...]] [--keep]
 //
 // NAME: chain (the harness's own self-check, no txguard needed), bridge-chain (the bridge test's
-// source chain and deposit contract, no txguard needed), safe, protocol-kit, rpc, holds, once, auth.
-// Default: all. --keep leaves the temporary directory (config, policy, keystore,
+// source chain and deposit contract, no txguard needed), safe, protocol-kit, rpc, holds, once, auth,
+// bridge. Default: all. --keep leaves the temporary directory (config, policy, keystore,
 // database, server log) in place; it is always kept when a check fails. Exit status: 0 when every
 // check passed, 1 otherwise, 64 on a usage error.
 
@@ -29,6 +29,7 @@ const SCENARIOS = {
   holds: './holds.mjs',
   once: './once_only.mjs',
   auth: './auth_tls.mjs',
+  bridge: './bridge.mjs',
 };
 
 function usage(message) {
