@@ -19,8 +19,11 @@
 //   (8)  4 signatures: no-quorum
 //   (9)  a release paying another amount or recipient than attested: release-mismatch
 //   (10) a deposit with 1 of 2 confirmations: deferred (202) deposit-unconfirmed; one block later allowed
+//   (11) one of the two source endpoints unreachable: deferred (202) source-unreachable
+//   (12) the two source endpoints disagree (the second a chain-31338 node without the deposit):
+//        deferred (202) source-disagree
 //
-// Order of the run: 1, 2, 3, 4, 8, 9, 7, 10, 6, 5. Allowed releases are executed on chain so the Safe
+// Order of the run: 1, 2, 3, 4, 8, 9, 7, 10, 6, 5, then 11 and 12 on servers of their own. Allowed releases are executed on chain so the Safe
 // nonce moves on; the window check comes after every other allowed release (it counts what they
 // used); the held release comes last because a pending hold keeps its Safe nonce.
 
@@ -39,9 +42,9 @@ import {
   startSourceChain,
   validatorSetDocument,
 } from './bridge_chain.mjs';
-import { erc20TransferData, signHash } from './chain.mjs';
+import { erc20TransferData, signHash, startChain } from './chain.mjs';
 import { APPROVERS, OWNER_A, OWNER_B, cosignBody, customer, expectCosigned, expectDenied, reasonCodes } from './guard.mjs';
-import { describeResponse, expect, expectEqual, runCommand, stringify } from './util.mjs';
+import { describeResponse, expect, expectEqual, freePort, runCommand, stringify } from './util.mjs';
 
 export const name = 'bridge';
 export const needsGuard = true;
@@ -406,6 +409,48 @@ async function scenario({ chain, env, dir, log }, checks) {
 
   await checks.check('the bridge server stops on SIGTERM with exit status 0', async () => {
     await server.stopGracefully();
+  });
+
+  // --- (11), (12) the source chain seen through endpoints that fail or disagree --------------------
+  // Each on its own server (same policy, own database) whose second source endpoint is broken.
+
+  /** Starts a bridge server with these source endpoints, asks it to release a fresh deposit. */
+  async function releaseWithEndpoints(serverName, endpoints, label) {
+    const other = await env.startServer({
+      name: serverName,
+      extra: { policy: 'bridge.policy.json', bridge: { rpc: { [SOURCE_CHAIN_ID]: endpoints }, timeout_ms: 5000 } },
+    });
+    try {
+      const d = await deposit(1000n * TKN, label);
+      const req = await releaseRequest(messageFor(d), FIVE_OPERATORS);
+      const res = await other.call('POST', '/v1/bridge/release', { token: 'ops', body: req.body });
+      await other.stopGracefully();
+      return res;
+    } catch (error) {
+      if (other.child.exitCode === null) other.child.kill('SIGKILL');
+      throw error;
+    }
+  }
+
+  function expectDeferred(res, code, what) {
+    expectEqual(res.status, 202, `${what}: HTTP status (${describeResponse(res)})`);
+    expectEqual(res.json?.status, 'deferred', `${what}: status`);
+    expect(answerCodes(res.json).includes(code), `${what}: reason ${code}`, res.json);
+    expect(res.json?.signature === undefined, `${what}: no signature`, res.json);
+  }
+
+  await checks.check('(11) with one of two source endpoints unreachable, a valid release is deferred (202, source-unreachable), never signed', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    expectDeferred(await releaseWithEndpoints('bridge-unreachable', [source.url, closed], 'unreachable endpoint'), 'source-unreachable', 'one endpoint down');
+  });
+
+  await checks.check('(12) with two source endpoints that disagree (the second a chain-31338 node without the deposit), a valid release is deferred (202, source-disagree), never signed', async () => {
+    const stranger = await startChain({ chainId: SOURCE_CHAIN_ID });
+    try {
+      expectDeferred(await releaseWithEndpoints('bridge-disagree', [source.url, stranger.url], 'disagreeing endpoints'), 'source-disagree', 'endpoints disagree');
+    } finally {
+      await stranger.stop();
+    }
   });
 }
 
