@@ -117,16 +117,19 @@ class SourceObserver {
   /// Asks every endpoint of query.chain_id (concurrently) and combines their answers:
   ///   - no endpoint configured, or any endpoint unreachable / erroring / malformed: kUnreachable;
   ///   - an endpoint whose eth_chainId is not the chain: kDisagree (misconfigured endpoint);
-  ///   - endpoints differing on the receipt (present, block hash, block number, status, the matched
-  ///     log): kDisagree;
-  ///   - no receipt anywhere, a reverted transaction, no log at log_index, or a log that is not the
-  ///     event from the contract: kNotFound;
-  ///   - the receipt's block not canonical on some endpoint (eth_getBlockByNumber(n).hash differs):
-  ///     kUnconfirmed, detail starting "reorg";
+  ///   - endpoints differing on the receipt (present, block hash, block number, status, from, to, the
+  ///     log at log_index): kDisagree;
+  ///   - no receipt anywhere: kNotFound;
+  ///   - the receipt's block not canonical on some endpoint (eth_getBlockByNumber(n).hash differs, or
+  ///     no block there): kUnconfirmed, detail starting "reorg" (checked before the receipt's content:
+  ///     a receipt of a reorged block says nothing yet);
+  ///   - a reverted transaction, no log at log_index, or a log that is not the event from the
+  ///     contract (other address, other topic0, or not decodable as the event): kNotFound;
   ///   - fewer confirmations than asked (the minimum over endpoints), or above the finalized block
   ///     (the minimum over endpoints) when query.finalized: kUnconfirmed; else kConfirmed.
   /// Every answer is parsed strictly (JSON-RPC 2.0 envelope with our id, canonical hex quantities,
-  /// 32-byte hashes, 20-byte addresses); anything else counts as that endpoint failing. Never throws.
+  /// 32-byte hashes, 20-byte addresses); anything else counts as that endpoint failing. Each endpoint
+  /// makes up to five calls in sequence, each bounded by the timeout given to create(). Never throws.
   Observation observe(const DepositQuery& query) const;
 
   ~SourceObserver();
