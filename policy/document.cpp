@@ -6,6 +6,7 @@
 
 #include "policy/codec/abi.hpp"
 #include "policy/codec/abi_registry.hpp"
+#include "policy/codec/event_log.hpp"
 #include "policy/codec/json_value.hpp"
 #include "policy/codec/keccak.hpp"
 
@@ -102,6 +103,13 @@ codec::IntentContext Policy::intent_context() const {
   return context;
 }
 
+std::optional<std::size_t> BridgesSpec::find(std::string_view route) const noexcept {
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (routes[i].name == route) return i;
+  }
+  return std::nullopt;
+}
+
 TimeMs Policy::longest_window_ms() const noexcept {
   TimeMs out = 0;
   for (const auto& l : limits) {
@@ -159,7 +167,7 @@ class Loader {
     }
     reject_floats(doc, "$");
     fields(doc, "$", {"txguard_policy", "name", "description", "chains", "assets", "prices", "lists", "approvers",
-                      "wallets", "limits", "rules"},
+                      "wallets", "limits", "rules", "bridges"},
            {"txguard_policy", "name", "wallets", "rules"});
     if (doc.contains("txguard_policy") &&
         !(doc["txguard_policy"].is_number_integer() && doc["txguard_policy"].get<std::int64_t>() == kPolicyFormat)) {
@@ -175,6 +183,7 @@ class Loader {
     if (doc.contains("wallets")) load_wallets(doc["wallets"]);
     if (doc.contains("limits")) load_limits(doc["limits"]);
     if (doc.contains("rules")) load_rules(doc["rules"]);
+    if (doc.contains("bridges")) load_bridges(doc["bridges"]);
     if (!problems_.empty()) return std::unexpected(problems_);
     p_.hash = codec::keccak256(codec::view(canonical_json(doc)));
     return std::move(p_);
@@ -960,6 +969,155 @@ class Loader {
         }
       }
       p_.rules.push_back(std::move(rule));
+    }
+  }
+
+  void load_bridges(const Json& v) {
+    if (!fields(v, "$.bridges", {"unpause", "routes"}, {"unpause", "routes"})) return;
+    p_.bridges.unpause = hold_at(v["unpause"], "$.bridges.unpause");
+    const Json& routes = v["routes"];
+    if (!routes.is_object() || routes.empty()) return problem("$.bridges.routes", "expected an object of name -> route");
+    for (const auto& [name, r] : routes.items()) {
+      const std::string path = "$.bridges.routes." + name;
+      if (!name_at(name, path) ||
+          !fields(r, path, {"kind", "description", "source", "destination", "release", "validators", "quorum", "tokens"},
+                  {"source", "destination", "validators", "tokens"})) {
+        continue;
+      }
+      RouteSpec route;
+      route.name = name;
+      if (r.contains("kind")) {
+        const auto kind = string_at(r["kind"], path + ".kind").value_or("");
+        if (kind == "wormhole") route.kind = RouteKind::kWormhole;
+        else if (kind != "attestation") problem(path + ".kind", "unknown kind " + in_quotes(kind), "use attestation or wormhole");
+      }
+      const Json& src = r["source"];
+      const std::string spath = path + ".source";
+      if (fields(src, spath, {"chain", "contract", "event", "fields", "confirmations", "finalized"}, {"chain", "contract", "event"})) {
+        if (auto c = chain_at(src["chain"], spath + ".chain")) route.source_chain = *c;
+        if (auto a = address_at(src["contract"], spath + ".contract")) route.deposit.contract = *a;
+        if (auto e = string_at(src["event"], spath + ".event")) {
+          route.deposit.event = *e;
+          if (auto spec = codec::parse_event_signature(*e); !spec) {
+            problem(spath + ".event", "the event signature does not parse: " + spec.error().message(),
+                    "write it as Solidity declares it, with every parameter named, e.g. \"Deposit(address indexed token,"
+                    "uint256 amount,address recipient,uint256 destChainId,uint256 nonce)\"");
+          }
+        }
+        if (src.contains("confirmations")) {
+          const Json& n = src["confirmations"];
+          if (!n.is_number_unsigned() || n.get<std::uint64_t>() < 1) {
+            problem(spath + ".confirmations", "expected a positive integer", "e.g. 12 (blocks on top of the deposit's, counting it)");
+          } else {
+            route.deposit.confirmations = n.get<std::uint64_t>();
+          }
+        }
+        if (src.contains("finalized")) {
+          if (!src["finalized"].is_boolean()) problem(spath + ".finalized", "expected true or false");
+          else route.deposit.finalized = src["finalized"].get<bool>();
+        }
+        if (src.contains("fields")) {
+          const Json& f = src["fields"];
+          if (fields(f, spath + ".fields", {"token", "amount", "recipient", "destination", "nonce"})) {
+            const auto set = [&](const char* key, std::string& out) {
+              if (f.contains(key)) out = string_at(f[key], spath + ".fields." + key).value_or(out);
+            };
+            set("token", route.deposit.token_field);
+            set("amount", route.deposit.amount_field);
+            set("recipient", route.deposit.recipient_field);
+            set("destination", route.deposit.destination_field);
+            set("nonce", route.deposit.nonce_field);
+          }
+        }
+      }
+      const Json& dst = r["destination"];
+      const std::string dpath = path + ".destination";
+      if (fields(dst, dpath, {"chain", "wallet", "contract"}, {"chain", "wallet", "contract"})) {
+        if (auto c = chain_at(dst["chain"], dpath + ".chain")) route.destination_chain = *c;
+        if (auto w = index_of(p_.wallets, dst["wallet"], dpath + ".wallet", "wallet", "$.wallets")) {
+          route.wallet = *w;
+          if (!p_.wallets[*w].safe) problem(dpath + ".wallet", "the release wallet must be a Safe", "declare it with \"kind\": \"safe\"");
+          if (p_.wallets[*w].chain_id != route.destination_chain) {
+            problem(dpath + ".wallet", "the wallet is not on the destination chain");
+          }
+        }
+        if (auto a = address_at(dst["contract"], dpath + ".contract")) route.destination_contract = *a;
+      }
+      if (r.contains("release")) {
+        const Json& rel = r["release"];
+        const std::string rpath = path + ".release";
+        if (fields(rel, rpath, {"kind", "function", "token", "amount", "recipient"}, {"kind"})) {
+          const auto kind = string_at(rel["kind"], rpath + ".kind").value_or("");
+          if (kind == "call") {
+            route.release.kind = ReleaseSpec::Kind::kCall;
+            if (!rel.contains("function")) {
+              problem(rpath + ".function", "missing", "name the release function with its parameter names, e.g. "
+                                                      "\"release(address token,uint256 amount,address recipient,bytes32 id)\"");
+            } else {
+              route.release.function = string_at(rel["function"], rpath + ".function").value_or("");
+            }
+            const auto set = [&](const char* key, std::string& out) {
+              if (rel.contains(key)) out = string_at(rel[key], rpath + "." + key).value_or(out);
+            };
+            set("token", route.release.token_param);
+            set("amount", route.release.amount_param);
+            set("recipient", route.release.recipient_param);
+          } else if (kind != "transfer") {
+            problem(rpath + ".kind", "unknown release kind " + in_quotes(kind), "use transfer or call");
+          }
+        }
+      }
+      const Json& val = r["validators"];
+      if (fields(val, path + ".validators", {"file"}, {"file"})) {
+        if (auto file = string_at(val["file"], path + ".validators.file")) {
+          route.validators_file = *file;
+          auto text = read_(*file);
+          if (!text) {
+            problem(path + ".validators.file", "cannot read " + in_quotes(*file) + ": " + text.error());
+          } else if (auto sets = load_validator_sets(*text); !sets) {
+            for (const auto& e : sets.error()) problem(path + ".validators.file", in_quotes(*file) + ": " + e);
+          } else {
+            route.validators = std::move(*sets);
+          }
+        }
+      }
+      if (r.contains("quorum")) {
+        const Json& q = r["quorum"];
+        if (fields(q, path + ".quorum", {"signatures", "operators"})) {
+          if (q.contains("signatures")) {
+            if (!q["signatures"].is_number_unsigned() || q["signatures"].get<std::uint64_t>() < 1) {
+              problem(path + ".quorum.signatures", "expected a positive integer");
+            } else {
+              route.signatures = static_cast<std::size_t>(q["signatures"].get<std::uint64_t>());
+            }
+          }
+          if (q.contains("operators")) {
+            if (!q["operators"].is_number_unsigned()) problem(path + ".quorum.operators", "expected an integer");
+            else route.min_operators = static_cast<std::size_t>(q["operators"].get<std::uint64_t>());
+          }
+        }
+      }
+      const Json& tokens = r["tokens"];
+      if (!tokens.is_array() || tokens.empty()) {
+        problem(path + ".tokens", "expected a non-empty array of {\"source\": \"0x...\", \"asset\": \"NAME\"}");
+      } else {
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+          const std::string tpath = codec::json_path(path + ".tokens", i);
+          if (!fields(tokens[i], tpath, {"source", "asset"}, {"source", "asset"})) continue;
+          RouteToken t;
+          auto a = address_at(tokens[i]["source"], tpath + ".source");
+          auto asset = index_of(p_.assets, tokens[i]["asset"], tpath + ".asset", "asset", "$.assets");
+          if (!a || !asset) continue;
+          if (!p_.assets[*asset].address || p_.assets[*asset].chain_id != route.destination_chain) {
+            problem(tpath + ".asset", "the asset must be a token on the destination chain");
+            continue;
+          }
+          t.source = *a;
+          t.asset = *asset;
+          route.tokens.push_back(t);
+        }
+      }
+      p_.bridges.routes.push_back(std::move(route));
     }
   }
 

@@ -17,6 +17,8 @@
 //   limits          {"daily-usd": {"window": "24h", "max_usd": "1000000", "per": ["wallet"]},
 //                    "burst": {"bucket": {"refill_per_second": "2"}, "max_count": 30}}
 //   rules           [{"id": "...", "match": {...}, "effect": "allow" | "deny" | "hold", ...}, ...]
+//   bridges         {"unpause": <hold>, "routes": {"ronin": <route>}}: bridge releases (policy/bridge.hpp;
+//                   the README's "Bridge co-signing" section shows a route)
 //
 // Only `txguard_policy`, `name`, `wallets` and `rules` are required. Unknown fields are errors
 // everywhere (a misspelt condition must never silently match everything).
@@ -45,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/address_list.hpp"
+#include "policy/bridge.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/bytes.hpp"
 #include "policy/codec/intent.hpp"
@@ -222,6 +225,14 @@ struct PriceSettings {
   std::optional<HoldSpec> hold_when_missing;  // empty: deny when a needed price is missing or stale
 };
 
+/// Bridge routes (policy/bridge.hpp) and who may lift an emergency pause.
+struct BridgesSpec {
+  std::vector<RouteSpec> routes;
+  std::optional<HoldSpec> unpause;  // approvers and quorum that lift a pause (required with routes)
+  /// The route's index by name.
+  std::optional<std::size_t> find(std::string_view route) const noexcept;
+};
+
 struct Policy {
   std::string name;
   codec::Hash32 hash{};                 // keccak256 of the canonical JSON (see canonical_json)
@@ -233,6 +244,7 @@ struct Policy {
   std::vector<WalletSpec> wallets;
   std::vector<LimitSpec> limits;
   std::vector<Rule> rules;
+  BridgesSpec bridges;
 
   const NamedList* find_list(std::string_view list_name) const noexcept;
   /// The declared wallet at (chain, address), if any.
