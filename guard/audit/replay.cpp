@@ -319,6 +319,9 @@ class Replayer {
             r.value("decision_id", ""),
             a.value("verdict", "") == "approve" ? policy::ApprovalVerdict::kApprove : policy::ApprovalVerdict::kReject,
             sig ? std::move(*sig) : codec::Bytes{}, [](service::ApprovalOutcome) {}});
+      } else if (kind == "pause") {
+        jobs.emplace_back(Pipeline::PauseJob{r.value("scope", ""), r.value("by", ""), r.value("reason", ""),
+                                             [](std::expected<json, std::string>) {}, r.value("id", "")});
       } else if (kind == "refusal") {
         json refusal = r;
         for (const char* own : {"kind", "id", "at_ms", "index", "prev"}) refusal.erase(own);

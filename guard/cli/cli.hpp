@@ -40,6 +40,7 @@ int run_serve(Args args);
 int run_token(Args args);
 int run_log(Args args);
 int run_replay(Args args);
+int run_bridge(Args args);
 
 /// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
 /// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is

@@ -25,6 +25,8 @@ constexpr std::string_view kUsage =
     "  token new        a new client token and the SHA-256 the configuration stores\n"
     "  log export|verify  export the tamper-evident decision log; verify an export offline\n"
     "  replay DIR [--policy FILE]  judge an export's requests again (or by another policy: what-if)\n"
+    "  bridge pause|unpause --url URL [--route NAME]  the bridge co-signer's emergency pause (unpausing\n"
+    "                   opens a request the policy's approvers must approve)\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     if (command == "token") return txguard::cli::run_token(rest);
     if (command == "log") return txguard::cli::run_log(rest);
     if (command == "replay") return txguard::cli::run_replay(rest);
+    if (command == "bridge") return txguard::cli::run_bridge(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

@@ -222,6 +222,8 @@ int run_serve(Args args) {
   sopts.requests_per_second = config->limits.requests_per_second;
   sopts.burst = config->limits.burst;
   sopts.upstream = config->upstream;
+  sopts.bridge_rpc = config->bridge.rpc;
+  sopts.bridge_timeout = std::chrono::milliseconds(config->bridge.timeout_ms);
   sopts.log = [&logger](LogLevel level, const std::string& line) { logger(level, line); };
   auto svc = service::Service::create(sopts, **pipeline);
   if (!svc) return fail(kExitDataErr, svc.error());

@@ -210,6 +210,7 @@ class Client::Impl {
       req.set(bhttp::field::user_agent, "txguard");
       req.set(bhttp::field::content_type, "application/json");
       req.set(bhttp::field::accept, "application/json");
+      if (options_.bearer_token) req.set(bhttp::field::authorization, "Bearer " + *options_.bearer_token);
       req.keep_alive(true);
       req.body() = body;
       req.prepare_payload();

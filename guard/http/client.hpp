@@ -28,6 +28,8 @@ struct ClientOptions {
   std::size_t max_response_bytes = 16u << 20;
   /// Idle connections kept for reuse.
   std::size_t max_idle_connections = 4;
+  /// Sent as "Authorization: Bearer <token>" with every request (txguard's own admin commands).
+  std::optional<std::string> bearer_token;
 };
 
 class Client {

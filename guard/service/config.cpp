@@ -148,7 +148,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   Checker c(dir);
   Config out;
   c.only(root, "$", {"listen", "port_file", "tls", "clients", "policy", "prices", "shadow_policy", "database",
-                     "keystore", "decision_log", "upstream", "limits", "threads", "log"});
+                     "keystore", "decision_log", "upstream", "bridge", "limits", "threads", "log"});
 
   if (auto listen = c.string(root, "$", "listen", true)) parse_listen(c, *listen, out);
   out.port_file = c.file(root, "$", "port_file", false);
@@ -252,6 +252,42 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
           continue;
         }
         out.upstream[chain] = url.get<std::string>();
+      }
+    }
+  }
+
+  if (root.contains("bridge")) {
+    const json& b = root.at("bridge");
+    if (!b.is_object()) {
+      c.problem("$.bridge", "expected an object {\"rpc\": {chain id: [URL, ...]}, \"timeout_ms\": N}");
+    } else {
+      c.only(b, "$.bridge", {"rpc", "timeout_ms"});
+      out.bridge.timeout_ms = c.number<std::uint32_t>(b, "$.bridge", "timeout_ms", 100, 120'000).value_or(out.bridge.timeout_ms);
+      static const json kNone = json::object();
+      const json& given = b.contains("rpc") ? b.at("rpc") : kNone;
+      if (!given.is_object()) c.problem("$.bridge.rpc", "expected an object: source chain id -> [JSON-RPC URL, ...]");
+      const json& rpc = given.is_object() ? given : kNone;
+      for (const auto& [chain, urls] : rpc.items()) {
+        const std::string path = "$.bridge.rpc." + chain;
+        std::uint64_t id = 0;
+        const auto [end, ec] = std::from_chars(chain.data(), chain.data() + chain.size(), id);
+        if (ec != std::errc() || end != chain.data() + chain.size() || id == 0 || chain.front() == '0') {
+          c.problem(path, "the key must be a chain id in decimal, e.g. \"1\"");
+          continue;
+        }
+        if (!urls.is_array() || urls.empty()) {
+          c.problem(path, "expected a non-empty array of http:// or https:// URLs (several: they must agree)");
+          continue;
+        }
+        for (std::size_t i = 0; i < urls.size(); ++i) {
+          const json& url = urls[i];
+          if (!url.is_string() || !(url.get_ref<const std::string&>().starts_with("http://") ||
+                                    url.get_ref<const std::string&>().starts_with("https://"))) {
+            c.problem(path + "[" + std::to_string(i) + "]", "expected an http:// or https:// URL");
+            continue;
+          }
+          out.bridge.rpc[id].push_back(url.get<std::string>());
+        }
       }
     }
   }

@@ -16,6 +16,8 @@
 //                      "head_every_records": 1000, "head_every_seconds": 60},      // tree-head key
 //     "shadow_policy": "candidate.json",      // optional: evaluated beside the policy, recorded only
 //     "upstream": {"31337": "http://127.0.0.1:8545"},              // chain id -> JSON-RPC URL
+//     "bridge": {"rpc": {"1": ["https://a.example", "https://b.example"]}, // source chain -> own endpoints
+//                "timeout_ms": 5000},
 //     "limits": {"max_body_bytes": 1048576, "max_connections": 1024, "requests_per_second": 1000,
 //                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000},
 //     "threads": 2,
@@ -78,6 +80,13 @@ struct DecisionLogConfig {
   std::uint32_t head_every_seconds = 60;
 };
 
+/// The bridge co-signer's own view of source chains: for each source chain id, the JSON-RPC endpoints
+/// it asks for deposit receipts (all must agree; unreachable or disagreeing means no signature).
+struct BridgeConfig {
+  std::map<std::uint64_t, std::vector<std::string>> rpc;
+  std::uint32_t timeout_ms = 5000;
+};
+
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
 
 struct Config {
@@ -94,6 +103,7 @@ struct Config {
   DecisionLogConfig decision_log;
   std::optional<std::string> shadow_policy_file;
   std::map<std::string, std::string> upstream;  // chain id (decimal) -> URL
+  BridgeConfig bridge;
   LimitsConfig limits;
   std::size_t threads = 2;
   LogLevel log_level = LogLevel::kInfo;

@@ -41,7 +41,13 @@ void Metrics::decision(const nlohmann::json& decision) {
   std::lock_guard lock(mutex_);
   ++decisions_[{verdict, rule}];
   if (decision.contains("reasons")) {
-    for (const auto& r : decision.at("reasons")) ++reasons_[r.value("code", "")];
+    for (const auto& r : decision.at("reasons")) {
+      const std::string code = r.value("code", "");
+      ++reasons_[code];
+      // A deposit released under another attested body: someone holds validator keys or the
+      // requester is replaying; page a human.
+      if (code == "release-conflict") ++release_conflicts_;
+    }
   }
   if (decision.contains("limits") && verdict != "deny") {
     for (const auto& l : decision.at("limits")) {
@@ -113,6 +119,10 @@ std::string Metrics::render(std::int64_t pending_holds, std::uint64_t batches) c
     out << "txguard_limit_headroom{limit=\"" << escape(key.first) << "\",scope=\"" << escape(key.second) << "\"} "
         << value << '\n';
   }
+  out << "# HELP txguard_alerts_total Events that need a human now (release-conflict: a deposit asked to be released "
+         "under another attested body).\n"
+         "# TYPE txguard_alerts_total counter\n"
+      << "txguard_alerts_total{alert=\"release-conflict\"} " << release_conflicts_ << '\n';
   out << "# HELP txguard_batches_total Group commits of the decision log.\n"
          "# TYPE txguard_batches_total counter\n"
       << "txguard_batches_total " << batches << '\n';

@@ -7,6 +7,8 @@
 //   txguard_holds_pending                                gauge
 //   txguard_limit_headroom{limit,scope}                  gauge: what the last decision left in the ledger,
 //                                                        in the limit's unit (USD micro-dollars for max_usd)
+//   txguard_alerts_total{alert}                          counter: release-conflict (a bridge deposit asked
+//                                                        to be released under another attested body)
 //   txguard_batches_total                                counter (group commits)
 // Label values are escaped; the headroom series are capped (kMaxHeadroomSeries, oldest dropped) so
 // per-destination scopes cannot grow the page without bound.
@@ -54,6 +56,7 @@ class Metrics {
   std::map<std::string, std::uint64_t> refusals_;
   std::map<std::pair<std::string, std::string>, std::string> headroom_;
   std::deque<std::pair<std::string, std::string>> headroom_order_;
+  std::uint64_t release_conflicts_ = 0;
 };
 
 }  // namespace txguard::service

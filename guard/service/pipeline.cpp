@@ -117,6 +117,32 @@ codec::Hash32 intent_hash(const codec::Intent& intent) {
   return codec::keccak256(codec::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
+json pauses_json(const std::vector<store::BridgePause>& pauses) {
+  json out = json::array();
+  for (const auto& p : pauses) {
+    out.push_back({{"scope", p.scope}, {"at_ms", p.at_ms}, {"at", policy::format_time(p.at_ms)}, {"by", p.by},
+                   {"reason", p.reason}});
+  }
+  return out;
+}
+
+json supply_json(const std::vector<std::pair<std::pair<std::string, std::string>, store::BridgeSupply>>& supplies) {
+  json out = json::array();
+  for (const auto& [key, s] : supplies) {
+    out.push_back({{"source_chain", key.first},
+                   {"token", key.second},
+                   {"deposited", codec::to_decimal(s.deposited)},
+                   {"released", codec::to_decimal(s.released)}});
+  }
+  return out;
+}
+
+// The digest an unpause request is approved under: bound to the scope and to the very pause it lifts.
+codec::Hash32 unpause_digest(const std::string& scope, TimeMs paused_at_ms) {
+  const std::string text = "txguard unpause v1\n" + scope + "\n" + std::to_string(paused_at_ms);
+  return codec::keccak256(codec::view(text));
+}
+
 StateError signer_failure(const signers::SignerError& e) {
   return StateError{StateErrc::kIo, "signer " + e.message()};
 }
@@ -129,6 +155,8 @@ std::string_view to_string(SignKind kind) noexcept {
     case SignKind::kTransaction: return "transaction";
     case SignKind::kTypedData: return "typed-data";
     case SignKind::kMessage: return "message";
+    case SignKind::kBridgeRelease: return "bridge-release";
+    case SignKind::kUnpause: return "unpause";
   }
   return "unknown";
 }
@@ -142,6 +170,7 @@ std::string_view to_string(Status status) noexcept {
     case Status::kRejected: return "rejected";
     case Status::kExpired: return "expired";
     case Status::kUnavailable: return "unavailable";
+    case Status::kDeferred: return "deferred";
   }
   return "unknown";
 }
@@ -266,6 +295,8 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
                                          auto head = p->writer_->last_head();
                                          if (!head) return std::unexpected(head.error());
                                          p->last_head_ = *head;
+                                         p->bridge_ = std::make_unique<store::BridgeStateStore>(sqlite_tx.db());
+                                         if (auto ok = p->bridge_->install(); !ok) return ok;
                                          return p->store_documents();
                                        });
   if (!installed) return std::unexpected("database " + options.database + ": " + installed.error().message());
@@ -273,6 +304,9 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
   auto reader = store::DecisionLogReader::open(options.database);
   if (!reader) return std::unexpected("database " + options.database + ": " + reader.error().message());
   p->reader_ = std::move(*reader);
+  auto bridge_reader = store::BridgeStateStore::open_reader(options.database);
+  if (!bridge_reader) return std::unexpected("database " + options.database + ": " + bridge_reader.error().message());
+  p->bridge_reader_ = std::move(*bridge_reader);
   auto pending = p->reader_->requests(store::RequestStatus::kPending, 1'000'000);
   if (pending) p->pending_ = static_cast<std::int64_t>(pending->size());
   if (options.sequencer) p->thread_ = std::thread([raw = p.get()] { raw->run(); });
@@ -374,6 +408,8 @@ void Pipeline::enqueue(Job job) {
           ApprovalOutcome o;
           o.error = "shutting down";
           j.done(std::move(o));
+        } else if constexpr (std::is_same_v<T, PauseJob>) {
+          j.done(std::unexpected(std::string("shutting down")));
         }
       },
       job);
@@ -391,6 +427,19 @@ void Pipeline::approve(std::string decision_id, policy::ApprovalVerdict verdict,
 }
 
 void Pipeline::record_refusal(json refusal) { enqueue(RefusalJob{std::move(refusal), {}}); }
+
+void Pipeline::pause(std::string scope, std::string by, std::string reason, PauseDone done) {
+  enqueue(PauseJob{std::move(scope), std::move(by), std::move(reason), std::move(done), {}});
+}
+
+std::expected<json, std::string> Pipeline::bridge_status() {
+  std::lock_guard lock(bridge_reader_mutex_);
+  auto pauses = bridge_reader_->pauses();
+  if (!pauses) return std::unexpected(pauses.error().message());
+  auto supplies = bridge_reader_->supplies();
+  if (!supplies) return std::unexpected(supplies.error().message());
+  return json{{"paused", pauses_json(*pauses)}, {"supply", supply_json(*supplies)}};
+}
 
 void Pipeline::run() {
   std::vector<Job> batch;
@@ -439,6 +488,10 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                          policy::Effects effects;
                          for (auto& row : *due) {
                            row.status = store::RequestStatus::kExpired;
+                           if (row.kind == to_string(SignKind::kBridgeRelease)) {
+                             // The deposit was not released: its key is free again.
+                             if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
+                           }
                            const json hold = json::parse(row.holds, nullptr, false);
                            if (hold.is_object()) {
                              for (const auto& id : hold.value("reservations", json::array())) {
@@ -462,40 +515,134 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
     Outcome& out = outcomes[i];
     if (auto* job = std::get_if<SignJob>(&jobs[i])) {
       steps.push_back(Step{[&, job, i](const policy::StateView& view, store::Tx&) -> StateResult<policy::Effects> {
-                             const SigningRequest& req = job->request;
+                             SigningRequest& req = job->request;
+                             // Emergency pauses in force (read in this transaction: a pause committed
+                             // before this batch stops it).
+                             auto pauses = bridge_->pauses();
+                             if (!pauses) return std::unexpected(pauses.error());
+                             const auto paused_at = [&](const std::string& scope) -> std::optional<TimeMs> {
+                               for (const auto& p : *pauses) {
+                                 if (p.scope == scope) return p.at_ms;
+                               }
+                               return std::nullopt;
+                             };
+                             if (req.kind == SignKind::kUnpause) {
+                               // Bound to the pause it lifts: approvals of an earlier pause's unpause
+                               // cannot lift a later one.
+                               req.digest = unpause_digest(req.unpause_scope, paused_at(req.unpause_scope).value_or(0));
+                             }
                              if (!job->evaluate_only) {
                                // A retry: the same digest already decided (and not since expired).
                                auto existing = w.find_by_key(req.digest);
                                if (!existing) return std::unexpected(existing.error());
-                               if (*existing && (*existing)->status != store::RequestStatus::kExpired) {
+                               // (An unpause whose request was rejected may be asked for again.)
+                               if (*existing && (*existing)->status != store::RequestStatus::kExpired &&
+                                   !(req.kind == SignKind::kUnpause &&
+                                     (*existing)->status == store::RequestStatus::kRejected)) {
                                  out = outcome_of(**existing, true);
                                  return policy::Effects{};
                                }
                              }
                              const std::string id = job->id.empty() ? next_id() : job->id;
                              policy::Decision decision;
-                             std::optional<policy::Decision> judged;
+                             decision.decision_id = id;
+                             decision.requester = req.requester;
+                             decision.at_ms = now;
+                             decision.policy_name = ps.policy.name;
+                             decision.policy_hash = ps.policy.hash;
+                             const auto refuse = [&](std::string_view code, std::string message) {
+                               decision.verdict = policy::Verdict::kDeny;
+                               decision.reasons.push_back(
+                                   policy::Reason{std::string(code), std::move(message), std::nullopt, {}, std::nullopt});
+                             };
                              std::optional<store::RequestRow> holder;
                              if (req.claim) {
                                auto h = w.find_claim(*req.claim);
                                if (!h) return std::unexpected(h.error());
                                holder = std::move(*h);
                              }
+                             std::optional<policy::BridgeJudgement> judgement;
+                             json bridge_state;
+                             bool deferred = false;
+                             bool evaluated = false;
                              if (holder) {
                                // Once only: never a second digest for one (chain, account, nonce).
-                               decision.verdict = policy::Verdict::kDeny;
-                               decision.decision_id = id;
-                               decision.requester = req.requester;
-                               decision.at_ms = now;
-                               decision.policy_name = ps.policy.name;
-                               decision.policy_hash = ps.policy.hash;
-                               decision.reasons.push_back(policy::Reason{
-                                   std::string(kNonceAlreadySigned),
-                                   "nonce " + req.claim->nonce + " of " + req.claim->account + " on chain " +
-                                       req.claim->chain + " is already taken by request " + holder->decision_id +
-                                       " (" + std::string(store::to_string(holder->status)) + ") with another hash",
-                                   std::nullopt, {}, std::nullopt});
+                               refuse(kNonceAlreadySigned,
+                                      "nonce " + req.claim->nonce + " of " + req.claim->account + " on chain " +
+                                          req.claim->chain + " is already taken by request " + holder->decision_id +
+                                          " (" + std::string(store::to_string(holder->status)) + ") with another hash");
+                             } else if (req.kind == SignKind::kUnpause) {
+                               const auto at = paused_at(req.unpause_scope);
+                               if (!at) {
+                                 refuse("not-paused", "\"" + req.unpause_scope + "\" is not paused");
+                               } else if (!ps.policy.bridges.unpause) {
+                                 refuse("no-unpause-approvers", "the policy names no approvers for bridges.unpause");
+                               } else {
+                                 const policy::HoldSpec& spec = *ps.policy.bridges.unpause;
+                                 policy::HoldRequirement h;
+                                 h.rule = "bridges.unpause";
+                                 for (const auto a : spec.approvers) h.approvers.push_back(ps.policy.approvers[a].name);
+                                 h.quorum = spec.quorum;
+                                 h.not_before_ms = now + spec.delay_ms;
+                                 h.expires_at_ms = now + spec.expires_ms;
+                                 h.reject_denies = spec.reject_denies;
+                                 decision.verdict = policy::Verdict::kHold;
+                                 decision.rule = "bridges.unpause";
+                                 decision.holds.push_back(std::move(h));
+                                 decision.reasons.push_back(policy::Reason{
+                                     std::string(policy::reason::kHoldRequired),
+                                     "lifting the pause of \"" + req.unpause_scope + "\" (since " +
+                                         policy::format_time(*at) + ") needs the approvers' quorum",
+                                     std::nullopt, "bridges.unpause", std::nullopt});
+                               }
+                             } else if (paused_at("*") && !job->evaluate_only) {
+                               refuse(policy::bridge_reason::kAllPaused, "every signing request is paused");
+                             } else if (req.bridge) {
+                               const policy::ReleaseClaim& claim = req.bridge->claim;
+                               const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
+                               const policy::ReleaseKey key = policy::release_key(route, claim.attestation);
+                               policy::BridgeState state;
+                               state.route_paused = paused_at(route.name).has_value();
+                               auto prior = bridge_->release(key.text);
+                               if (!prior) return std::unexpected(prior.error());
+                               if (*prior) state.prior = policy::BridgeState::Prior{(*prior)->digest, (*prior)->decision_id};
+                               std::string source_token;
+                               for (const auto& t : route.tokens) {
+                                 const auto& asset = ps.policy.assets[t.asset];
+                                 if (asset.address && *asset.address == claim.attestation.token) source_token = codec::to_checksum(t.source);
+                               }
+                               const std::string chain = codec::to_decimal(route.source_chain);
+                               auto supply = bridge_->supply(chain, source_token);
+                               if (!supply) return std::unexpected(supply.error());
+                               state.deposited = supply->deposited;
+                               state.released = supply->released;
+                               auto known = bridge_->deposit_known(key.text);
+                               if (!known) return std::unexpected(known.error());
+                               state.deposit_known = *known;
+                               bridge_state = {{"route_paused", state.route_paused},
+                                               {"prior", *prior ? json{{"decision_id", (*prior)->decision_id},
+                                                                       {"digest", hex_of((*prior)->digest)}}
+                                                                : json(nullptr)},
+                                               {"deposited", codec::to_decimal(state.deposited)},
+                                               {"released", codec::to_decimal(state.released)},
+                                               {"deposit_known", state.deposit_known}};
+                               judgement = policy::judge_release(ps.policy, claim, req.intent, req.bridge->source, state, now);
+                               if (judgement->outcome == policy::BridgeJudgement::Outcome::kPass) {
+                                 evaluated = true;
+                               } else {
+                                 decision.verdict = judgement->outcome == policy::BridgeJudgement::Outcome::kDefer
+                                                        ? policy::Verdict::kHold
+                                                        : policy::Verdict::kDeny;
+                                 deferred = judgement->outcome == policy::BridgeJudgement::Outcome::kDefer;
+                                 decision.rule = "bridges.routes." + route.name;
+                                 for (const auto& r : judgement->reasons) {
+                                   decision.reasons.push_back(policy::Reason{r.code, r.message, std::nullopt, decision.rule, std::nullopt});
+                                 }
+                               }
                              } else {
+                               evaluated = true;
+                             }
+                             if (evaluated) {
                                const policy::EvalInput input{&req.intent, req.requester, now, id};
                                auto d = policy::evaluate(ps.policy, input, ps.prices, view);
                                if (!d) return std::unexpected(d.error());
@@ -503,11 +650,13 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              }
                              json decision_json = policy::to_json(decision);
                              decision_json["id"] = id;
+                             if (judgement) decision_json["bridge"] = policy::to_json(*judgement);
                              out.decision_id = id;
                              out.decision = decision_json;
                              out.reason_codes = reason_codes_of(decision_json);
                              out.rule = decision.rule;
-                             out.status = decision.verdict == policy::Verdict::kAllow  ? Status::kAllowed
+                             out.status = deferred                                           ? Status::kDeferred
+                                          : decision.verdict == policy::Verdict::kAllow  ? Status::kAllowed
                                           : decision.verdict == policy::Verdict::kHold ? Status::kPending
                                                                                        : Status::kDenied;
                              if (job->evaluate_only) return policy::Effects{};
@@ -523,11 +672,20 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                             {"policy_set", hex_of(policy_set_hash_)},
                                             {"signer", codec::to_checksum(signer_->address())},
                                             {"decision", decision_json}};
-                             if (ps.shadow && !holder) {
+                             if (judgement) record["bridge_state"] = bridge_state;
+                             if (ps.shadow && evaluated) {
                                const policy::EvalInput input{&req.intent, req.requester, now, id};
                                auto shadow = policy::evaluate(*ps.shadow, input, ps.shadow_prices, view);
                                if (!shadow) return std::unexpected(shadow.error());
                                record["shadow"] = policy::to_json(*shadow);
+                             }
+                             if (deferred) {
+                               // Recorded (with what the source showed), but nothing is taken: the
+                               // requester asks again once the source chain has confirmed.
+                               if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
+                                 return std::unexpected(ok.error());
+                               }
+                               return policy::Effects{};
                              }
                              store::RequestRow row;
                              row.decision_id = id;
@@ -566,6 +724,21 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                return std::unexpected(ok.error());
                              }
                              if (decision.verdict != policy::Verdict::kDeny) {
+                               if (judgement) {
+                                 // Once only: the release key and the attested digest are committed in
+                                 // this batch, before the signature leaves (a held release takes the key
+                                 // too, and gives it back if the hold is rejected or expires).
+                                 const policy::ReleaseClaim& claim = req.bridge->claim;
+                                 const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
+                                 const std::string chain = codec::to_decimal(route.source_chain);
+                                 const std::string token = codec::to_checksum(route.tokens.at(judgement->token.value()).source);
+                                 if (auto ok = bridge_->put_deposit(judgement->key.text, chain, token, claim.attestation.amount, now); !ok) {
+                                   return std::unexpected(ok.error());
+                                 }
+                                 store::BridgeRelease release{judgement->key.text, route.name, judgement->key.digest, id,
+                                                              chain, token, claim.attestation.amount, now};
+                                 if (auto ok = bridge_->put_release(release); !ok) return std::unexpected(ok.error());
+                               }
                                if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
                                if (decision.verdict == policy::Verdict::kHold) {
                                  out = outcome_of(row, false);
@@ -627,7 +800,22 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              const policy::HoldStatus status = policy::hold_status(requirements, already, now);
                              policy::Effects effects;
                              const auto reservations = hold.value("reservations", json::array());
-                             if (status.state == policy::HoldState::kApproved) {
+                             if (status.state == policy::HoldState::kApproved && row.kind == to_string(SignKind::kUnpause)) {
+                               // Lifting a pause signs nothing: the approvers' quorum lifts it.
+                               const json payload = json::parse(row.payload, nullptr, false);
+                               const std::string scope = payload.is_object() && payload.contains("request")
+                                                             ? payload["request"].value("scope", std::string())
+                                                             : std::string();
+                               auto lifted = bridge_->unpause(scope);
+                               if (!lifted) return std::unexpected(lifted.error());
+                               row.status = store::RequestStatus::kApproved;
+                               if (auto ok = w.append("unpause", row.decision_id + "/unpause", now,
+                                                      json{{"decision_id", row.decision_id}, {"scope", scope}, {"lifted", *lifted}});
+                                   !ok) {
+                                 return std::unexpected(ok.error());
+                               }
+                               pending_deltas[i] = -1;
+                             } else if (status.state == policy::HoldState::kApproved) {
                                auto sig = signer_->sign_digest(row.request_key);
                                if (!sig) return std::unexpected(signer_failure(sig.error()));
                                row.signature = codec::Bytes(sig->begin(), sig->end());
@@ -669,6 +857,9 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                for (const auto& id : reservations) {
                                  effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
                                }
+                               if (row.kind == to_string(SignKind::kBridgeRelease)) {
+                                 if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
+                               }
                                pending_deltas[i] = -1;
                              }
                              const std::string decision_text = std::move(row.decision);
@@ -679,6 +870,20 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              res.request = outcome_of(row, false);
                              res.request.hold["why"] = status.why;
                              return effects;
+                           },
+                           {}});
+    } else if (auto* pause = std::get_if<PauseJob>(&jobs[i])) {
+      steps.push_back(Step{[&, pause](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
+                             const std::string id = pause->id.empty() ? next_id() : pause->id;
+                             if (auto ok = bridge_->pause(store::BridgePause{pause->scope, now, pause->by, pause->reason}); !ok) {
+                               return std::unexpected(ok.error());
+                             }
+                             if (auto ok = w.append("pause", id, now,
+                                                    json{{"scope", pause->scope}, {"by", pause->by}, {"reason", pause->reason}});
+                                 !ok) {
+                               return std::unexpected(ok.error());
+                             }
+                             return policy::Effects{};
                            },
                            {}});
     } else {
@@ -756,6 +961,15 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
         res.error = result.error().message();
       }
       approval->done(std::move(res));
+    } else if (auto* pause = std::get_if<PauseJob>(&jobs[i])) {
+      if (!result) {
+        pause->done(std::unexpected(result.error().message()));
+      } else if (pause->done) {
+        // Committed: read back what is in force now.
+        auto pauses = bridge_->pauses();
+        if (!pauses) pause->done(std::unexpected(pauses.error().message()));
+        else pause->done(json{{"paused", pauses_json(*pauses)}});
+      }
     }
   }
   return committed.has_value();

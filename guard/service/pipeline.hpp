@@ -39,9 +39,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guard/store/sqlite_bridge_state.hpp"
 #include "guard/store/sqlite_decision_log.hpp"
 #include "guard/store/sqlite_state_store.hpp"
 #include "policy/approval.hpp"
+#include "policy/bridge.hpp"
 #include "policy/codec/intent.hpp"
 #include "policy/codec/transaction.hpp"
 #include "policy/document.hpp"
@@ -55,9 +57,20 @@ namespace txguard::service {
 using policy::TimeMs;
 using Signature = std::array<std::uint8_t, 65>;
 
-/// What the guard is asked to sign.
-enum class SignKind { kSafe, kTransaction, kTypedData, kMessage };
-std::string_view to_string(SignKind kind) noexcept;  // "safe", "transaction", "typed-data", "message"
+/// What the guard is asked to sign. kBridgeRelease: a Safe transaction that releases a bridge
+/// withdrawal, judged with its attestation and the source chain's deposit (policy/bridge.hpp) before
+/// the policy's rules. kUnpause: a request to lift an emergency pause; nothing is signed, approvers
+/// release it.
+enum class SignKind { kSafe, kTransaction, kTypedData, kMessage, kBridgeRelease, kUnpause };
+/// "safe", "transaction", "typed-data", "message", "bridge-release", "unpause"
+std::string_view to_string(SignKind kind) noexcept;
+
+/// The bridge part of a kBridgeRelease request: the claim, and what txguard's own endpoints observed
+/// on the source chain (recorded in the request's payload, so a replay needs no RPC).
+struct BridgeRelease {
+  policy::ReleaseClaim claim;
+  policy::SourceFacts source;
+};
 
 /// A decoded request, ready to be judged.
 struct SigningRequest {
@@ -68,6 +81,8 @@ struct SigningRequest {
   std::optional<store::Claim> claim;            // once-only key (Safe: chain, Safe, nonce; EOA: chain, from, nonce)
   nlohmann::json payload;                       // the request as the guard read it (recorded)
   std::optional<codec::Transaction> transaction;  // kTransaction: to assemble the signed transaction
+  std::optional<BridgeRelease> bridge;            // kBridgeRelease
+  std::string unpause_scope;                      // kUnpause: a route name or "*"
 };
 
 /// The state of a request in the pipeline's answer.
@@ -79,6 +94,8 @@ enum class Status {
   kRejected,
   kExpired,
   kUnavailable,  // the state or the signer failed: nothing signed; retry later (503)
+  kDeferred,     // a bridge release whose source chain could not be confirmed yet: nothing signed,
+                 // nothing recorded as taken; ask again later
 };
 std::string_view to_string(Status status) noexcept;
 
@@ -168,6 +185,13 @@ class Pipeline {
   void approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature, ApprovalDone done);
   /// Records a refused request (authentication, role, rate) in the log. Fire and forget.
   void record_refusal(nlohmann::json refusal);
+  /// Pauses bridge releases of `scope` (a route name, or "*": every signing request) at once: the
+  /// pause is committed (and logged) before `done` is called. `done` gets the pauses in force, or an
+  /// error (no secret in it).
+  using PauseDone = std::function<void(std::expected<nlohmann::json, std::string>)>;
+  void pause(std::string scope, std::string by, std::string reason, PauseDone done);
+  /// The pauses in force and the supply totals (a read on its own connection).
+  std::expected<nlohmann::json, std::string> bridge_status();
 
   /// Stops taking jobs, finishes the queued ones (committing them), signs a last tree head, joins
   /// the sequencer.
@@ -189,7 +213,14 @@ class Pipeline {
     nlohmann::json refusal;
     std::string id;  // the record id to use (replay); empty: a new one
   };
-  using Job = std::variant<SignJob, ApproveJob, RefusalJob>;
+  struct PauseJob {
+    std::string scope;
+    std::string by;
+    std::string reason;
+    PauseDone done;
+    std::string id;  // the record id to use (replay); empty: a new one
+  };
+  using Job = std::variant<SignJob, ApproveJob, RefusalJob, PauseJob>;
   /// Runs `jobs` as one batch at `now` on the caller's thread, exactly as the sequencer would (hold
   /// expiry first, then the jobs in order, one transaction), and calls their callbacks. Only for a
   /// pipeline started with sequencer = false (replay). Returns false when the batch did not commit.
@@ -228,6 +259,9 @@ class Pipeline {
   std::unique_ptr<store::SqliteStateStore> store_;
   std::unique_ptr<store::DecisionLogWriter> writer_;
   std::unique_ptr<store::DecisionLogReader> reader_;
+  std::unique_ptr<store::BridgeStateStore> bridge_;         // on the writer's connection
+  std::unique_ptr<store::BridgeStateStore> bridge_reader_;  // its own read-only connection
+  std::mutex bridge_reader_mutex_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -281,6 +281,106 @@ std::expected<SigningRequest, HttpError> message_request(const json& message, co
   return out;
 }
 
+namespace {
+
+std::expected<SigningRequest, HttpError> bridge_release_from_json(const json& body, const policy::Policy& policy,
+                                                                  const std::string& requester) {
+  if (!body.is_object()) return bad("$: expected an object");
+  for (const auto& [key, value] : body.items()) {
+    (void)value;
+    if (key != "route" && key != "release" && key != "attestation") return bad("$." + key + ": unknown field");
+  }
+  for (const char* key : {"route", "release", "attestation"}) {
+    if (!body.contains(key)) return bad(std::string("$.") + key + ": required");
+  }
+  if (!body.at("route").is_string()) return bad("$.route: expected a route name");
+  const std::string route_name = body.at("route").get<std::string>();
+  const auto route = policy.bridges.find(route_name);
+  if (!route) return std::unexpected(HttpError{404, "unknown-route", "$.route: no route \"" + route_name + "\" in the policy"});
+  auto release = safe_request_from_json(body.at("release"), policy, requester, "$.release");
+  if (!release) return release;
+  const json& att = body.at("attestation");
+  if (!att.is_object()) return bad("$.attestation: expected an object");
+  for (const auto& [key, value] : att.items()) {
+    (void)value;
+    if (key != "kind" && key != "validator_set" && key != "message" && key != "signatures") {
+      return bad("$.attestation." + key + ": unknown field");
+    }
+  }
+  if (att.value("kind", std::string()) != "eip712") {
+    return bad("$.attestation.kind: expected \"eip712\" (txguard's withdrawal attestation)");
+  }
+  if (policy.bridges.routes[*route].kind != policy::RouteKind::kAttestation) {
+    return bad("$.attestation.kind: route " + route_name + " takes Wormhole VAAs, not eip712 attestations");
+  }
+  if (!att.contains("validator_set") || !att.at("validator_set").is_number_unsigned() ||
+      att.at("validator_set").get<std::uint64_t>() > 0xffffffffu) {
+    return bad("$.attestation.validator_set: expected the index of the validator set that signed");
+  }
+  if (!att.contains("message")) return bad("$.attestation.message: required");
+  auto message = policy::attestation_from_json(att.at("message"), "$.attestation.message");
+  if (!message) return bad(message.error().message());
+  if (!att.contains("signatures") || !att.at("signatures").is_array()) {
+    return bad("$.attestation.signatures: expected an array of 0x signatures");
+  }
+  const json& sigs = att.at("signatures");
+  if (sigs.size() > 256) return bad("$.attestation.signatures: more than 256 signatures");
+  policy::ReleaseClaim claim;
+  claim.route = *route;
+  claim.validator_set = static_cast<std::uint32_t>(att.at("validator_set").get<std::uint64_t>());
+  claim.attestation = *message;
+  json sig_hex = json::array();
+  for (std::size_t i = 0; i < sigs.size(); ++i) {
+    auto bytes = codec::json_bytes(sigs[i], codec::json_path("$.attestation.signatures", i));
+    if (!bytes) return bad(bytes.error().message());
+    if (bytes->size() != 65) {
+      return bad(codec::json_path("$.attestation.signatures", i) + ": a signature is 65 bytes (r, s, v), not " +
+                 std::to_string(bytes->size()));
+    }
+    sig_hex.push_back(codec::to_hex(*bytes));
+    claim.signatures.push_back(std::move(*bytes));
+  }
+  SigningRequest req = std::move(*release);
+  req.kind = SignKind::kBridgeRelease;
+  req.payload = {{"route", route_name},
+                 {"release", req.payload},
+                 {"attestation", {{"kind", "eip712"},
+                                  {"validator_set", claim.validator_set},
+                                  {"message", policy::to_json(claim.attestation)},
+                                  {"signatures", sig_hex}}}};
+  req.bridge = BridgeRelease{std::move(claim), {}};
+  return req;
+}
+
+}  // namespace
+
+std::expected<SigningRequest, HttpError> decode_bridge_release(std::string_view body, const policy::Policy& policy,
+                                                               const std::string& requester) {
+  auto parsed = codec::parse_json_strict(body, kMaxJsonDepth);
+  if (!parsed) return bad(parsed.error().message());
+  return bridge_release_from_json(*parsed, policy, requester);
+}
+
+void attach_observation(SigningRequest& request, const json& observation) {
+  request.payload["observation"] = observation;
+  if (!request.bridge) return;
+  policy::SourceFacts& facts = request.bridge->source;
+  facts.status = observation.is_object() ? observation.value("reason", std::string("source-unreachable"))
+                                         : std::string("source-unreachable");
+  facts.detail = observation.is_object() ? observation.value("detail", std::string()) : std::string();
+  facts.event = observation.is_object() && observation.contains("event") ? observation.at("event") : json(nullptr);
+}
+
+SigningRequest unpause_request(const std::string& scope, const std::string& requester) {
+  SigningRequest req;
+  req.kind = SignKind::kUnpause;
+  req.requester = requester;
+  req.unpause_scope = scope;
+  req.intent.kind = codec::RequestKind::kMessage;
+  req.payload = {{"scope", scope}};
+  return req;
+}
+
 std::expected<SigningRequest, HttpError> recorded_request(std::string_view kind, const json& payload,
                                                           const policy::Policy& policy, const std::string& requester) {
   if (!payload.is_object()) return bad("recorded request: the payload is not an object");
@@ -297,6 +397,19 @@ std::expected<SigningRequest, HttpError> recorded_request(std::string_view kind,
     chain_id = c->get<std::uint64_t>();
   }
   if (kind == to_string(SignKind::kSafe)) return decode_safe_request(payload.dump(), policy, requester);
+  if (kind == to_string(SignKind::kBridgeRelease)) {
+    json body = payload;
+    const json observation = body.contains("observation") ? body.at("observation") : json(nullptr);
+    body.erase("observation");
+    auto req = bridge_release_from_json(body, policy, requester);
+    if (!req) return req;
+    attach_observation(*req, observation);
+    return req;
+  }
+  if (kind == to_string(SignKind::kUnpause)) {
+    if (!payload.contains("scope") || !payload.at("scope").is_string()) return bad("recorded request: no scope");
+    return unpause_request(payload.at("scope").get<std::string>(), requester);
+  }
   auto signer = signer_of();
   if (!signer) return std::unexpected(signer.error());
   if (kind == to_string(SignKind::kTransaction)) {

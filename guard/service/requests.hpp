@@ -53,6 +53,21 @@ std::expected<SigningRequest, HttpError> message_request(const nlohmann::json& m
                                                          const std::string& requester, const codec::Address& guard,
                                                          std::optional<std::uint64_t> chain_id);
 
+/// POST /v1/bridge/release body: {"route": NAME, "release": <a Safe transaction object as for
+/// /v1/safe/cosign>, "attestation": {"kind": "eip712", "validator_set": N, "message": {...the
+/// WithdrawalAttestation fields...}, "signatures": ["0x<65 bytes>", ...]}}. The result has kind
+/// kBridgeRelease and the claim, but no source facts yet: the caller observes the source chain and
+/// calls attach_observation. Errors: 400 with the JSON path; an unknown route is 404 "unknown-route".
+std::expected<SigningRequest, HttpError> decode_bridge_release(std::string_view body, const policy::Policy& policy,
+                                                               const std::string& requester);
+
+/// Records what the source chain showed (the observer's JSON: its "reason" is the status code, "detail",
+/// "event") in the request's payload ("observation") and in its bridge facts.
+void attach_observation(SigningRequest& request, const nlohmann::json& observation);
+
+/// A request to lift the pause of `scope` (a route name or "*").
+SigningRequest unpause_request(const std::string& scope, const std::string& requester);
+
 /// The request a decision record holds (its "request" kind and payload), read again exactly as the
 /// service read it: replay re-derives the intent and the digest from the recorded bytes instead of
 /// trusting them.

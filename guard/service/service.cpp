@@ -8,6 +8,8 @@
 
 #include "guard/http/client.hpp"
 #include "guard/service/rpc.hpp"
+#include "guard/service/source_observer.hpp"
+#include "policy/codec/event_log.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/json_value.hpp"
 #include "policy/codec/safe.hpp"
@@ -105,6 +107,10 @@ const std::vector<Route>& routes() {
       {"GET", "/v1/log/proof/inclusion"},
       {"GET", "/v1/log/proof/consistency"},
       {"GET", "/v1/log/documents/{hash}"},
+      {"POST", "/v1/bridge/release"},
+      {"POST", "/v1/bridge/pause"},
+      {"POST", "/v1/bridge/unpause"},
+      {"GET", "/v1/bridge/status"},
       {"POST", "/rpc"},
       {"POST", "/rpc/{chainId}"},
   };
@@ -134,6 +140,9 @@ class Service::Impl {
       upstreams_[chain] = std::shared_ptr<http::Client>(std::move(*client));
     }
     rpc_.set_default_chain(default_chain());
+    auto observer = SourceObserver::create(options_.bridge_rpc, options_.bridge_timeout);
+    if (!observer) return std::unexpected("bridge.rpc: " + observer.error());
+    observer_ = std::move(*observer);
     return {};
   }
 
@@ -193,8 +202,12 @@ class Service::Impl {
                  const http::Respond& respond);
   void log(const http::Request& request, const std::string& route, const std::vector<std::string_view>& parts,
            const http::Respond& respond);
+  void bridge_release(const http::Request& request, const Client& client, const http::Respond& respond);
+  void bridge_pause(const http::Request& request, const Client& client, bool lift, const http::Respond& respond);
+  void bridge_status(const http::Respond& respond);
 
   ServiceOptions options_;
+  std::unique_ptr<SourceObserver> observer_;
   Pipeline& pipeline_;
   Authenticator auth_;
   RateLimiter rate_;
@@ -240,6 +253,14 @@ http::Response safe_response(const Outcome& o, const codec::Hash32& safe_tx_hash
                        {"message", message}};
       if (o.hold.is_object()) body["hold"] = hold_object(o);
       return json_response(403, body);
+    }
+    case Status::kDeferred: {
+      std::string codes;
+      for (const auto& c : o.reason_codes) codes += (codes.empty() ? "" : ", ") + c;
+      body["error"] = {{"code", "deferred"},
+                       {"message", "nothing was signed: the source chain has not confirmed the deposit yet (" + codes +
+                                       "); ask again later"}};
+      return json_response(202, body);
     }
     case Status::kUnavailable: break;
   }
@@ -337,6 +358,18 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     if (route == "/v1/decisions" || route == "/v1/decisions/{id}") {
       if (!require(*client, {Role::kAuditor}, request, respond)) return;
       return decisions(request, parts, respond);
+    }
+    if (route == "/v1/bridge/release") {
+      if (!require(*client, {Role::kRequester}, request, respond)) return;
+      return bridge_release(request, *client, respond);
+    }
+    if (route == "/v1/bridge/pause" || route == "/v1/bridge/unpause") {
+      if (!require(*client, {Role::kAdmin}, request, respond)) return;
+      return bridge_pause(request, *client, route == "/v1/bridge/unpause", respond);
+    }
+    if (route == "/v1/bridge/status") {
+      if (!require(*client, {Role::kAuditor, Role::kRequester, Role::kApprover}, request, respond)) return;
+      return bridge_status(respond);
     }
     if (route.starts_with("/v1/log/")) {
       if (!require(*client, {Role::kAuditor}, request, respond)) return;
@@ -603,6 +636,117 @@ void Service::Impl::log(const http::Request& request, const std::string& route,
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Service::~Service() = default;
+
+void Service::Impl::bridge_release(const http::Request& request, const Client& client, const http::Respond& respond) {
+  auto decoded = decode_bridge_release(request.body, pipeline_.policy().policy, client.name);
+  if (!decoded) return respond(error_response(decoded.error().status, decoded.error().code, decoded.error().message));
+  // Asking the source chain blocks on the network: on the worker pool, never on the I/O threads.
+  auto shared = std::make_shared<SigningRequest>(std::move(*decoded));
+  boost::asio::post(pool_, [this, shared, respond] {
+    SigningRequest& req = *shared;
+    const auto& policy = pipeline_.policy().policy;
+    const policy::RouteSpec& route = policy.bridges.routes.at(req.bridge->claim.route);
+    const policy::WithdrawalAttestation& a = req.bridge->claim.attestation;
+    json observation;
+    auto event = codec::parse_event_signature(route.deposit.event);
+    const auto chain = codec::to_u64(route.source_chain);
+    const auto log_index = codec::to_u64(a.log_index);
+    if (!event || !chain || !log_index) {
+      observation = {{"status", "not-found"},
+                     {"reason", std::string(policy::bridge_reason::kDepositNotFound)},
+                     {"detail", "the attested deposit cannot be looked up (log index or chain out of range)"},
+                     {"event", nullptr},
+                     {"receipt", nullptr}};
+    } else {
+      DepositQuery q;
+      q.chain_id = *chain;
+      q.tx_hash = a.source_tx_hash;
+      q.log_index = *log_index;
+      q.contract = route.deposit.contract;
+      q.event = *event;
+      q.confirmations = route.deposit.confirmations;
+      q.finalized = route.deposit.finalized;
+      observation = to_json(observer_->observe(q));
+    }
+    attach_observation(req, observation);
+    const codec::Hash32 hash = req.digest;
+    const codec::Address signer = pipeline_.signer().address();
+    pipeline_.sign(std::move(req), [this, respond, hash, signer](Outcome o) {
+      if (o.status != Status::kUnavailable && !o.replayed) metrics_.decision(o.decision);
+      respond(safe_response(o, hash, signer));
+    });
+  });
+}
+
+void Service::Impl::bridge_pause(const http::Request& request, const Client& client, bool lift,
+                                 const http::Respond& respond) {
+  auto body = codec::parse_json_strict(request.body.empty() ? std::string_view("{}") : std::string_view(request.body),
+                                       kMaxJsonDepth);
+  if (!body || !body->is_object()) {
+    return respond(error_response(400, "bad-request", body ? "$: expected an object" : body.error().message()));
+  }
+  for (const auto& [key, value] : body->items()) {
+    if (key != "route" && key != "reason") return respond(error_response(400, "bad-request", "$." + key + ": unknown field"));
+    if (!value.is_string()) return respond(error_response(400, "bad-request", "$." + key + ": expected a string"));
+  }
+  std::string scope = "*";
+  if (body->contains("route")) {
+    scope = body->at("route").get<std::string>();
+    if (!pipeline_.policy().policy.bridges.find(scope)) {
+      return respond(error_response(404, "unknown-route", "$.route: no route \"" + scope + "\" in the policy"));
+    }
+  }
+  if (!lift) {
+    const std::string reason = body->value("reason", std::string());
+    if (reason.size() > 1000) return respond(error_response(400, "bad-request", "$.reason: at most 1000 characters"));
+    log(LogLevel::kWarn, "bridge pause of \"" + scope + "\" by " + client.name);
+    pipeline_.pause(scope, client.name, reason, [respond](std::expected<json, std::string> r) {
+      if (!r) return respond(error_response(503, "unavailable", "the pause was not recorded: " + r.error()));
+      respond(json_response(200, *r));
+    });
+    return;
+  }
+  pipeline_.sign(unpause_request(scope, client.name), [respond](Outcome o) {
+    json answer = {{"id", o.decision_id}, {"status", to_string(o.status)}, {"decision", o.decision}};
+    if (o.hold.is_object()) answer["hold"] = hold_object(o);
+    if (o.status == Status::kPending || o.status == Status::kApproved) return respond(json_response(o.status == Status::kPending ? 202 : 200, answer));
+    if (o.status == Status::kUnavailable) return respond(error_response(503, "unavailable", o.error));
+    std::string codes;
+    for (const auto& c : o.reason_codes) codes += (codes.empty() ? "" : ", ") + c;
+    answer["error"] = {{"code", "refused"}, {"message", "unpause refused: " + codes}};
+    respond(json_response(409, answer));
+  });
+}
+
+void Service::Impl::bridge_status(const http::Respond& respond) {
+  auto status = pipeline_.bridge_status();
+  if (!status) return respond(error_response(503, "unavailable", status.error()));
+  const auto& policy = pipeline_.policy().policy;
+  const TimeMs now = options_.clock();
+  json routes = json::object();
+  for (const auto& r : policy.bridges.routes) {
+    const auto& current = r.validators.current();
+    json sets = json::array();
+    for (const auto& set : r.validators.sets) {
+      sets.push_back({{"index", set.index},
+                      {"validators", set.validators.size()},
+                      {"valid_from", policy::format_time(set.valid_from_ms)},
+                      {"expires_at", set.expires_at_ms ? json(policy::format_time(*set.expires_at_ms)) : json(nullptr)},
+                      {"usable", !policy::set_unusable(r.validators, set.index, now)}});
+    }
+    routes[r.name] = {{"kind", to_string(r.kind)},
+                      {"source_chain", codec::to_decimal(r.source_chain)},
+                      {"destination_chain", codec::to_decimal(r.destination_chain)},
+                      {"wallet", policy.wallets[r.wallet].name},
+                      {"current_set", current.index},
+                      {"required_signatures", r.signatures.value_or(current.validators.size() * 2 / 3 + 1)},
+                      {"min_operators", r.min_operators},
+                      {"sets", sets}};
+  }
+  json body = *status;
+  body["routes"] = routes;
+  respond(json_response(200, body));
+}
 
 std::expected<std::unique_ptr<Service>, std::string> Service::create(ServiceOptions options, Pipeline& pipeline) {
   auto impl = std::make_unique<Impl>(std::move(options), pipeline);

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +34,9 @@ struct ServiceOptions {
   double requests_per_second = 1000;
   double burst = 2000;
   std::map<std::string, std::string> upstream;  // chain id (decimal) -> JSON-RPC URL
+  /// Bridge source chains: chain id -> txguard's own JSON-RPC endpoints (all must agree).
+  std::map<std::uint64_t, std::vector<std::string>> bridge_rpc;
+  std::chrono::milliseconds bridge_timeout{5000};
   std::size_t workers = 2;                      // threads for upstream calls
   std::function<TimeMs()> clock;                // default: the system clock
   /// Where the service logs (one line each; never a token, key or body). Default: nowhere.
