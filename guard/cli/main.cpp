@@ -27,12 +27,18 @@ constexpr std::string_view kUsage =
     "  replay DIR [--policy FILE]  judge an export's requests again (or by another policy: what-if)\n"
     "  bridge pause|unpause --url URL [--route NAME]  the bridge co-signer's emergency pause (unpausing\n"
     "                   opens a request the policy's approvers must approve)\n"
+    "  vaa verify|sets  verify a Wormhole VAA against the guardian set history (exit 0 valid, 10\n"
+    "                   invalid); build, verify or rotate a guardian set history file\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
     "Run 'txguard <command> --help' for a command's options.\n";
 
 }  // namespace
+
+namespace txguard::cli {
+int run_vaa(Args args);  // guard/cli/vaa.cpp
+}
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
@@ -53,6 +59,7 @@ int main(int argc, char** argv) {
     if (command == "log") return txguard::cli::run_log(rest);
     if (command == "replay") return txguard::cli::run_replay(rest);
     if (command == "bridge") return txguard::cli::run_bridge(rest);
+    if (command == "vaa") return txguard::cli::run_vaa(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

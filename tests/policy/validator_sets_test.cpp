@@ -458,6 +458,17 @@ TEST_CASE("the mainnet history round-trips through its file form") {
   CHECK(to_json_text(*loaded) == text);
 }
 
+TEST_CASE("the shipped deploy/bridges history is the mainnet history rebuilt from the genesis key") {
+  std::ifstream in(std::string(TXGUARD_SOURCE_DIR) + "/deploy/bridges/wormhole-mainnet.sets.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto shipped = load_validator_sets(text.str());
+  REQUIRE_MESSAGE(shipped, (shipped ? "" : shipped.error().front()));
+  CHECK(shipped->sets == mainnet().sets);
+  CHECK(shipped->overlap_ms == kDay);
+  CHECK(shipped->times_note.find("body timestamp of the guardian set upgrade VAA") != std::string::npos);
+}
+
 TEST_CASE("the loader keeps operators and defaults each to the address itself") {
   json doc = json::parse(to_json_text(genesis_history(test_addresses(3))));
   doc["sets"][0]["validators"][0]["operator"] = "acme";
