@@ -744,6 +744,11 @@ void Service::Impl::bridge_status(const http::Respond& respond) {
                       {"sets", sets}};
   }
   json body = *status;
+  for (auto& [name, route] : routes.items()) {
+    bool paused = false;
+    for (const auto& p : body.at("paused")) paused = paused || p.at("scope") == name || p.at("scope") == "*";
+    route["paused"] = paused;
+  }
   body["routes"] = routes;
   respond(json_response(200, body));
 }
