@@ -414,6 +414,16 @@ async function scenario({ chain, env, dir, log }, checks) {
     await server.stopGracefully();
   });
 
+  await checks.check('the bridge log exports, verifies and replays offline: every decision reproduced from the recorded receipts, no RPC', async () => {
+    const out = join(dir, 'bridge-export');
+    const exported = await runCommand(env.txguard, ['log', 'export', '--database', join(dir, 'bridge.db'), '--out', out]);
+    expectEqual(exported.code, 0, `txguard log export (${exported.stderr})`);
+    const verified = await runCommand(env.txguard, ['log', 'verify', out]);
+    expectEqual(verified.code, 0, `txguard log verify (${verified.stdout}${verified.stderr})`);
+    const replayed = await runCommand(env.txguard, ['replay', out, '--json']);
+    expectEqual(replayed.code, 0, `txguard replay (${replayed.stdout.slice(0, 2000)}${replayed.stderr})`);
+  });
+
   // --- (11), (12) the source chain seen through endpoints that fail or disagree --------------------
   // Each on its own server (same policy, own database) whose second source endpoint is broken.
 
