@@ -319,6 +319,35 @@ TEST_SUITE("service") {
     CHECK(g.cosign(usdc_body(kCustomer, 1, 0)).status == 200);
   }
 
+  TEST_CASE("an emergency pause of everything refuses every signing request at once, survives a restart, and only an admin sets it") {
+    Guard g;
+    CHECK(g.call("POST", "/v1/bridge/pause", "{}", "ops").status == 403);
+    const Answer paused = g.call("POST", "/v1/bridge/pause", json{{"reason", "incident 42"}}.dump(), "root");
+    REQUIRE(paused.status == 200);
+    CHECK(paused.body.at("paused").at(0).at("scope") == "*");
+    CHECK(paused.body.at("paused").at(0).at("by") == "root");
+    CHECK(paused.body.at("paused").at(0).at("reason") == "incident 42");
+    const Answer refused = g.cosign(usdc_body(kCustomer, 10, 1));
+    REQUIRE(refused.status == 403);
+    CHECK(codes(refused.body.at("decision")) == std::vector<std::string>{"all-paused"});
+    CHECK_FALSE(refused.body.contains("signature"));
+    // Evaluation signs nothing and still answers.
+    CHECK(g.call("POST", "/v1/evaluate", json{{"request", usdc_body(kCustomer, 10, 1)}}.dump()).status == 200);
+    // An unknown route cannot be paused; a body with other fields is refused.
+    CHECK(g.call("POST", "/v1/bridge/pause", json{{"route", "nope"}}.dump(), "root").status == 404);
+    CHECK(g.call("POST", "/v1/bridge/pause", json{{"scope", "*"}}.dump(), "root").status == 400);
+    g.restart();
+    CHECK(g.cosign(usdc_body(kCustomer, 10, 1)).status == 403);
+    const Answer status = g.call("GET", "/v1/bridge/status", "", "audit");
+    REQUIRE(status.status == 200);
+    CHECK(status.body.at("paused").size() == 1);
+    // This policy names no unpause approvers: nobody can lift it by API (fail closed).
+    const Answer unpause = g.call("POST", "/v1/bridge/unpause", "{}", "root");
+    CHECK(unpause.status == 409);
+    CHECK(codes(unpause.body.at("decision")) == std::vector<std::string>{"no-unpause-approvers"});
+    CHECK(g.cosign(usdc_body(kCustomer, 10, 1)).status == 403);
+  }
+
   TEST_CASE("a held withdrawal is signed only after two approvers sign the EIP-712 approval") {
     Guard g;
     const json body = usdc_body(kCustomer, 150'000, 2);
