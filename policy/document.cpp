@@ -988,8 +988,14 @@ class Loader {
       route.name = name;
       if (r.contains("kind")) {
         const auto kind = string_at(r["kind"], path + ".kind").value_or("");
-        if (kind == "wormhole") route.kind = RouteKind::kWormhole;
-        else if (kind != "attestation") problem(path + ".kind", "unknown kind " + in_quotes(kind), "use attestation or wormhole");
+        if (kind == "wormhole") {
+          // VAAs are verified (txguard vaa verify, policy/validator_sets.hpp), but a release paid
+          // against a VAA is not judged yet: refuse the route rather than accept one that never signs.
+          problem(path + ".kind", "releases against Wormhole VAAs are not supported yet",
+                  "use kind \"attestation\" (txguard's EIP-712 withdrawal attestation); verify VAAs with txguard vaa verify");
+        } else if (kind != "attestation") {
+          problem(path + ".kind", "unknown kind " + in_quotes(kind), "use attestation");
+        }
       }
       const Json& src = r["source"];
       const std::string spath = path + ".source";

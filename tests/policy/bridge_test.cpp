@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "policy/bridge.hpp"
+#include "policy/codec/abi.hpp"
 #include "policy/codec/json_value.hpp"
 #include "policy/codec/keccak.hpp"
 #include "policy/codec/secp256k1.hpp"
@@ -401,6 +402,39 @@ TEST_SUITE("bridge") {
     CHECK(has(judge(c, release_intent(a.amount), confirmed(a)), "validator-set-unknown"));
   }
 
+  TEST_CASE("a release through the bridge's release function must pass exactly the attested token, amount and recipient") {
+    json route = route_json();
+    route["release"] = {{"kind", "call"},
+                        {"function", "release(address token,uint256 amount,address to,bytes32 depositId)"},
+                        {"recipient", "to"}};
+    auto loaded = load(policy_json(route));
+    REQUIRE_MESSAGE(loaded.has_value(), (loaded ? std::string() : loaded.error().front().message()));
+    const auto a = attestation();
+    const auto c = claim(a, kFiveOperators);
+    const auto call = [&](const Address& contract, const Address& token, const codec::U256& amount, const Address& to) {
+      const std::vector<codec::AbiType> types = {*codec::parse_abi_type("address"), *codec::parse_abi_type("uint256"),
+                                                 *codec::parse_abi_type("address"), *codec::parse_abi_type("bytes32")};
+      const std::vector<codec::AbiValue> values = {codec::AbiValue::address(token), codec::AbiValue::uint(amount),
+                                                   codec::AbiValue::address(to), codec::AbiValue::bytes(codec::Bytes(32, 7))};
+      codec::Bytes data = {};
+      const Hash32 h = codec::keccak256(codec::view(std::string("release(address,uint256,address,bytes32)")));
+      data.assign(h.begin(), h.begin() + 4);
+      const codec::Bytes args = codec::abi_encode(types, values);
+      data.insert(data.end(), args.begin(), args.end());
+      return test::intent_of(test::safe_request(kReleaseSafe, contract, data));
+    };
+    const auto judge_call = [&](const codec::Intent& intent) {
+      return judge_release(*loaded, c, intent, confirmed(a), BridgeState{}, kNow);
+    };
+    CHECK(codes(judge_call(call(kDestContract, kDestToken, a.amount, kRecipient))).empty());
+    CHECK(has(judge_call(call(kDestContract, kDestToken, a.amount + 1, kRecipient)), bridge_reason::kReleaseMismatch));
+    CHECK(has(judge_call(call(kDestContract, kDestToken, a.amount, kOther)), bridge_reason::kReleaseMismatch));
+    CHECK(has(judge_call(call(kDestContract, kOther, a.amount, kRecipient)), bridge_reason::kReleaseMismatch));
+    CHECK(has(judge_call(call(kOther, kDestToken, a.amount, kRecipient)), bridge_reason::kReleaseMismatch));
+    // A plain token transfer is not the configured release function.
+    CHECK(has(judge_call(release_intent(a.amount)), bridge_reason::kReleaseMismatch));
+  }
+
   TEST_CASE("the policy loader refuses bridge routes it cannot judge, naming the field") {
     const auto problem_at = [](const json& route, const std::string& validators = validators_file()) {
       auto loaded = load(policy_json(route), validators);
@@ -426,6 +460,9 @@ TEST_SUITE("bridge") {
     r = route_json();
     r["surprise"] = true;
     CHECK(problem_at(r) == "$.bridges.routes.ronin.surprise");
+    r = route_json();
+    r["kind"] = "wormhole";
+    CHECK(problem_at(r) == "$.bridges.routes.ronin.kind");
     r = route_json();
     r["release"] = {{"kind", "call"}};
     CHECK(problem_at(r) == "$.bridges.routes.ronin.release.function");
