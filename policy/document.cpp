@@ -497,11 +497,39 @@ class Loader {
   }
 
   std::optional<HoldSpec> hold_at(const Json& v, const std::string& path) {
-    if (!fields(v, path, {"approvers", "quorum", "delay", "expires", "reject"}, {"approvers"})) return std::nullopt;
+    if (!fields(v, path, {"approvers", "quorum", "delay", "expires", "reject"})) return std::nullopt;
     HoldSpec spec;
     bool ok = true;
+    if (!v.contains("approvers")) {
+      // A hold by time alone (the Wormhole Governor's big-transfer delay): released once the delay has
+      // passed, 24 hours unless given; it lapses a day after that unless "expires" says otherwise.
+      if (v.contains("quorum") || v.contains("reject")) {
+        problem(path + ".approvers", "missing", "name the approvers whose quorum releases it, or drop quorum and reject");
+        return std::nullopt;
+      }
+      spec.quorum = 0;
+      spec.delay_ms = 86'400'000;
+      if (v.contains("delay")) {
+        auto d = duration_at(v["delay"], path + ".delay", false);
+        if (!d) return std::nullopt;
+        spec.delay_ms = *d;
+      }
+      spec.expires_ms = spec.delay_ms + 86'400'000;
+      if (v.contains("expires")) {
+        auto d = duration_at(v["expires"], path + ".expires", false);
+        if (!d) return std::nullopt;
+        spec.expires_ms = *d;
+      }
+      if (spec.delay_ms >= spec.expires_ms) {
+        problem(path + ".expires", "a hold that expires before its delay has passed could never be released",
+                "make expires longer than delay");
+        return std::nullopt;
+      }
+      return spec;
+    }
     if (!v["approvers"].is_array() || v["approvers"].empty()) {
-      problem(path + ".approvers", "expected a non-empty array of approver names");
+      problem(path + ".approvers", "expected a non-empty array of approver names",
+              "or leave approvers out for a hold released by its delay alone");
       return std::nullopt;
     }
     std::set<std::size_t> seen;
@@ -975,6 +1003,10 @@ class Loader {
   void load_bridges(const Json& v) {
     if (!fields(v, "$.bridges", {"unpause", "routes"}, {"unpause", "routes"})) return;
     p_.bridges.unpause = hold_at(v["unpause"], "$.bridges.unpause");
+    if (p_.bridges.unpause && p_.bridges.unpause->approvers.empty()) {
+      problem("$.bridges.unpause.approvers", "missing", "lifting a pause needs an approver quorum: name the approvers");
+      p_.bridges.unpause.reset();
+    }
     const Json& routes = v["routes"];
     if (!routes.is_object() || routes.empty()) return problem("$.bridges.routes", "expected an object of name -> route");
     for (const auto& [name, r] : routes.items()) {

@@ -153,8 +153,9 @@ struct Match {
 };
 
 /// A hold: who must approve, how many, how long to wait at least, when it lapses.
+/// A hold without approvers (quorum 0) is released by time alone, once its delay has passed.
 struct HoldSpec {
-  std::vector<std::size_t> approvers;  // indices in Policy::approvers
+  std::vector<std::size_t> approvers;  // indices in Policy::approvers; empty: released by its delay
   std::size_t quorum = 1;
   TimeMs delay_ms = 0;                  // earliest release after the decision
   TimeMs expires_ms = 86'400'000;       // the hold lapses (and its reservations are released)

@@ -466,6 +466,39 @@ void Pipeline::run() {
   }
 }
 
+// Signs a held request whose every quorum and delay is met, records the release and commits its
+// reservations (`effects`). Runs inside the batch's transaction; the caller writes the row.
+StateResult<void> Pipeline::release_hold(store::RequestRow& row, const json& reservations, TimeMs now,
+                                         policy::Effects& effects) {
+  auto sig = signer_->sign_digest(row.request_key);
+  if (!sig) return std::unexpected(signer_failure(sig.error()));
+  row.signature = codec::Bytes(sig->begin(), sig->end());
+  row.status = store::RequestStatus::kApproved;
+  json payload = json::parse(row.payload, nullptr, false);
+  json release = {{"decision_id", row.decision_id},
+                  {"signature", hex_of(*sig)},
+                  {"signer", codec::to_checksum(signer_->address())}};
+  if (payload.is_object() && payload.contains("request") && payload.at("request").contains("transaction_hex")) {
+    // An EOA transaction: assemble the signed raw transaction for the requester.
+    auto raw = codec::from_hex(payload.at("request").at("transaction_hex").get<std::string>());
+    if (raw) {
+      auto txn = codec::decode_transaction(*raw);
+      if (txn) {
+        Signature s{};
+        std::copy(sig->begin(), sig->end(), s.begin());
+        payload["signed_transaction"] = signed_transaction(*txn, s);
+        release["signed_transaction"] = payload["signed_transaction"];
+        row.payload = payload.dump();
+      }
+    }
+  }
+  if (auto ok = writer_->append("release", row.decision_id + "/release", now, std::move(release)); !ok) {
+    return std::unexpected(ok.error());
+  }
+  for (const auto& id : reservations) effects.push_back(policy::CommitReservation{id.get<std::string>()});
+  return {};
+}
+
 bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool force_head) {
   const std::shared_ptr<const PolicySet> snapshot = policy_;
   const PolicySet& ps = *snapshot;
@@ -506,6 +539,26 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              return std::unexpected(ok.error());
                            }
                            ++expired_count;
+                         }
+                         // Holds whose every quorum is met and whose delay has now passed are released
+                         // (a hold by time alone, or approvals that came before the delay ended); the
+                         // requester's retry then gets the signature.
+                         if (pending_.load() > expired_count) {
+                           auto pending = w.pending();
+                           if (!pending) return std::unexpected(pending.error());
+                           for (auto& row : *pending) {
+                             if (row.kind == to_string(SignKind::kUnpause)) continue;  // lifted by approvals only
+                             const json hold = json::parse(row.holds, nullptr, false);
+                             if (!hold.is_object()) continue;
+                             const policy::HoldStatus status = policy::hold_status(
+                                 requirements_of(hold), approvals_of(json::parse(row.approvals)), now);
+                             if (status.state != policy::HoldState::kApproved) continue;
+                             auto released = release_hold(row, hold.value("reservations", json::array()), now, effects);
+                             if (!released) return std::unexpected(released.error());
+                             row.decision.clear();  // read back from its log record
+                             if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+                             ++expired_count;  // no longer pending
+                           }
                          }
                          return effects;
                        },
@@ -816,33 +869,8 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                }
                                pending_deltas[i] = -1;
                              } else if (status.state == policy::HoldState::kApproved) {
-                               auto sig = signer_->sign_digest(row.request_key);
-                               if (!sig) return std::unexpected(signer_failure(sig.error()));
-                               row.signature = codec::Bytes(sig->begin(), sig->end());
-                               row.status = store::RequestStatus::kApproved;
-                               json payload = json::parse(row.payload, nullptr, false);
-                               json release = {{"decision_id", row.decision_id},
-                                               {"signature", hex_of(*sig)},
-                                               {"signer", codec::to_checksum(signer_->address())}};
-                               if (payload.is_object() && payload.contains("request") &&
-                                   payload.at("request").contains("transaction_hex")) {
-                                 // An EOA transaction: assemble the signed raw transaction for the requester.
-                                 auto raw = codec::from_hex(payload.at("request").at("transaction_hex").get<std::string>());
-                                 if (raw) {
-                                   auto txn = codec::decode_transaction(*raw);
-                                   if (txn) {
-                                     Signature s{};
-                                     std::copy(sig->begin(), sig->end(), s.begin());
-                                     payload["signed_transaction"] = signed_transaction(*txn, s);
-                                     release["signed_transaction"] = payload["signed_transaction"];
-                                     row.payload = payload.dump();
-                                   }
-                                 }
-                               }
-                               if (auto ok = w.append("release", row.decision_id + "/release", now, std::move(release)); !ok) {
-                                 return std::unexpected(ok.error());
-                               }
-                               for (const auto& id : reservations) effects.push_back(policy::CommitReservation{id.get<std::string>()});
+                               auto released = release_hold(row, reservations, now, effects);
+                               if (!released) return std::unexpected(released.error());
                                pending_deltas[i] = -1;
                              } else if (status.state == policy::HoldState::kRejected ||
                                         status.state == policy::HoldState::kExpired) {

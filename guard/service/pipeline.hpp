@@ -252,6 +252,8 @@ class Pipeline {
   void run();
   bool process(std::vector<Job>& jobs, TimeMs now, bool force_head);
   policy::StateResult<void> store_documents();
+  policy::StateResult<void> release_hold(store::RequestRow& row, const nlohmann::json& reservations, TimeMs now,
+                                         policy::Effects& effects);
 
   PipelineOptions options_;
   std::shared_ptr<const PolicySet> policy_;

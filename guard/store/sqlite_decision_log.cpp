@@ -585,6 +585,13 @@ StateResult<std::vector<RequestRow>> DecisionLogWriter::due(TimeMs now_ms) {
   return rows(*stmt);
 }
 
+StateResult<std::vector<RequestRow>> DecisionLogWriter::pending() {
+  static const std::string sql = kSelectRows + "WHERE status = 'pending' ORDER BY at_ms";
+  auto stmt = prepare(sql.c_str());
+  if (!stmt) return std::unexpected(stmt.error());
+  return rows(*stmt);
+}
+
 StateResult<std::int64_t> DecisionLogWriter::pending_count() {
   static constexpr const char* kSql = "SELECT count(*) FROM requests WHERE status = 'pending'";
   auto stmt = prepare(kSql);

@@ -146,6 +146,8 @@ class DecisionLogWriter {
   StateResult<std::optional<RequestRow>> find_claim(const Claim& claim);
   StateResult<std::optional<RequestRow>> find(std::string_view decision_id);
   /// Pending rows with expires_ms <= now_ms.
+  /// Every pending request (holds not yet released, rejected or expired), oldest first.
+  StateResult<std::vector<RequestRow>> pending();
   StateResult<std::vector<RequestRow>> due(policy::TimeMs now_ms);
   /// How many rows are pending.
   StateResult<std::int64_t> pending_count();

@@ -121,8 +121,10 @@ struct Guard {
   std::shared_ptr<signers::KeystoreSigner> signer;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Service> service;
+  json doc;
 
-  explicit Guard(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
+  explicit Guard(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}, json policy = policy_doc())
+      : doc(std::move(policy)) {
     auto s = signers::KeystoreSigner::from_key(key(kGuardKey));
     REQUIRE(s.has_value());
     signer = std::make_shared<signers::KeystoreSigner>(std::move(*s));
@@ -130,7 +132,7 @@ struct Guard {
   }
 
   void open(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
-    auto loaded = policy::load_policy(policy_doc().dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
+    auto loaded = policy::load_policy(doc.dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
       return std::unexpected("no file " + p);
     });
     REQUIRE(loaded.has_value());
@@ -346,6 +348,61 @@ TEST_SUITE("service") {
     CHECK(unpause.status == 409);
     CHECK(codes(unpause.body.at("decision")) == std::vector<std::string>{"no-unpause-approvers"});
     CHECK(g.cosign(usdc_body(kCustomer, 10, 1)).status == 403);
+  }
+
+  TEST_CASE("a hold by time alone is released once its delay has passed, without any approval") {
+    json doc = policy_doc();
+    doc["rules"][1]["hold"] = {{"delay", "1h"}};
+    Guard g(std::chrono::milliseconds{2000}, doc);
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    CHECK(held.body.at("hold").at("quorum") == 0);
+    g.now += 3'600'000 - 1;
+    CHECK(g.cosign(body).status == 202);  // one millisecond early
+    g.now += 1;
+    const Answer released = g.cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(released.body.at("status") == "approved");
+    CHECK(recover(hash_of(body), released.body.at("signature")) == address_of(kGuardKey));
+    CHECK(daily_used(g) == "150000000000");
+  }
+
+  TEST_CASE("approvals that meet the quorum before the hold's delay ends are released when it ends") {
+    json doc = policy_doc();
+    doc["rules"][1]["hold"] = {{"approvers", {"alice", "bob", "carol"}}, {"quorum", 2}, {"delay", "1h"}, {"expires", "2h"}};
+    Guard g(std::chrono::milliseconds{2000}, doc);
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    REQUIRE(g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice").status == 200);
+    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    REQUIRE(two.status == 200);
+    CHECK(two.body.at("status") == "pending");
+    CHECK(g.cosign(body).status == 202);
+    g.now += 3'600'000;
+    const Answer released = g.cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(recover(hash, released.body.at("signature")) == address_of(kGuardKey));
+  }
+
+  TEST_CASE("a hold without approvers must not name a quorum, and its delay must end before it expires") {
+    const auto problem_at = [](const json& hold) -> std::string {
+      json doc = policy_doc();
+      doc["rules"][1]["hold"] = hold;
+      auto loaded = policy::load_policy(doc.dump(), [](const std::string&) -> std::expected<std::string, std::string> {
+        return std::unexpected(std::string("no file"));
+      });
+      return loaded ? std::string() : loaded.error().front().path;
+    };
+    CHECK(problem_at({{"delay", "1h"}}).empty());
+    CHECK(problem_at(json::object()).empty());  // 24 h by default
+    CHECK(problem_at({{"quorum", 1}}) == "$.rules[1].hold.approvers");
+    CHECK(problem_at({{"delay", "2h"}, {"expires", "1h"}}) == "$.rules[1].hold.expires");
+    CHECK(problem_at({{"delay", "0s"}}) == "$.rules[1].hold.delay");
+    CHECK(problem_at({{"approvers", json::array()}}) == "$.rules[1].hold.approvers");
   }
 
   TEST_CASE("a held withdrawal is signed only after two approvers sign the EIP-712 approval") {
