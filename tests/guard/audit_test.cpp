@@ -56,7 +56,7 @@ const codec::Address& kOther = test::kBybitAttacker;
 std::string cs_of(const char* k) { return cs(test::address_of_key(k)); }
 
 // A daily USD limit, a hold above 5,000 USD for two approvers, a sanctioned list in a file.
-json policy_doc(const std::string& daily_max) {
+json policy_doc(const std::string& daily_max, const json& large_hold = {{"approvers", {"alice", "bob"}}, {"quorum", 2}, {"expires", "1h"}}) {
   return json{
       {"txguard_policy", 1},
       {"name", "audit-test"},
@@ -73,14 +73,15 @@ json policy_doc(const std::string& daily_max) {
                     {{"id", "large"},
                      {"match", {{"leg", "transfer"}, {"usd", {{">", "5000"}}}}},
                      {"effect", "hold"},
-                     {"hold", {{"approvers", {"alice", "bob"}}, {"quorum", 2}, {"expires", "1h"}}},
+                     {"hold", large_hold},
                      {"limits", {"daily-usd"}}},
                     {{"id", "withdrawal"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"},
                      {"limits", {"daily-usd"}}}})}};
 }
 
-service::PolicySources sources(const std::string& daily_max) {
-  return service::PolicySources{policy_doc(daily_max).dump(2), {{"sanctioned.txt", cs(kSanctioned) + "\n"}}, std::nullopt};
+service::PolicySources sources(const std::string& daily_max, const std::optional<json>& large_hold = std::nullopt) {
+  const json doc = large_hold ? policy_doc(daily_max, *large_hold) : policy_doc(daily_max);
+  return service::PolicySources{doc.dump(2), {{"sanctioned.txt", cs(kSanctioned) + "\n"}}, std::nullopt};
 }
 
 json usdc_body(const codec::Address& to, std::uint64_t whole_usdc, std::uint64_t nonce) {
@@ -99,8 +100,8 @@ struct Guard {
   std::atomic<policy::TimeMs> now{kT0};
   std::unique_ptr<Pipeline> pipeline;
 
-  Guard() {
-    auto set = service::build_policy_set(sources("20000"), std::nullopt);
+  explicit Guard(const std::optional<json>& large_hold = std::nullopt) {
+    auto set = service::build_policy_set(sources("20000", large_hold), std::nullopt);
     REQUIRE(set.has_value());
     service::PipelineOptions options;
     options.database = database();
@@ -248,6 +249,36 @@ TEST_CASE("audit: a replay of an untouched log reproduces every record: windows,
   CHECK(report->mismatched == 0);
   CHECK(report->decisions == log.decisions);
   CHECK(report->reproduced == report->records);
+}
+
+TEST_CASE("audit: holds released by time (after a delay, by time alone) replay exactly, release records included") {
+  TempDir exports{"txguard-audit-export"};
+  {
+    // Large transfers wait 30 minutes; approvals that come before that wait for it.
+    Guard g(json{{"approvers", {"alice", "bob"}}, {"quorum", 2}, {"delay", "30m"}, {"expires", "2h"}});
+    const auto held = g.sign(usdc_body(kCustomer, 6000, 0));
+    REQUIRE(held.status == service::Status::kPending);
+    g.now += kMinute;
+    CHECK(g.approve(held, kAliceKey).code == service::ApprovalOutcome::Code::kAccepted);
+    CHECK(g.approve(held, kBobKey).request.status == service::Status::kPending);  // quorum met, delay not
+    g.now += 30 * kMinute;
+    CHECK(g.sign(usdc_body(kCustomer, 10, 1)).status == service::Status::kAllowed);  // its batch releases the hold
+    const auto again = g.sign(usdc_body(kCustomer, 6000, 0));
+    CHECK(again.status == service::Status::kApproved);
+    CHECK(again.signature.has_value());
+    g.pipeline->stop();
+    REQUIRE(audit::export_log(g.database(), (exports.path / "export").string()).has_value());
+  }
+  auto report = audit::replay_export((exports.path / "export").string(), {});
+  REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));
+  for (const auto& m : report->mismatches) MESSAGE("record " << m.index << " " << m.id << ": " << m.what);
+  CHECK(report->mismatched == 0);
+  CHECK(report->reproduced == report->records);
+  std::size_t releases = 0;
+  for (const auto& line : lines((exports.path / "export" / "records.jsonl").string())) {
+    if (json::parse(line).value("kind", "") == "release") ++releases;
+  }
+  CHECK(releases == 1);
 }
 
 TEST_CASE("audit: a what-if with a tighter daily limit reports exactly the requests it would have decided differently") {
