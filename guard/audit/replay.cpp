@@ -168,6 +168,8 @@ class Replayer {
     if (!group.empty()) {
       if (auto ok = replay_group(group, set_of_group); !ok) return std::unexpected(ok.error());
     }
+    // Records before any decision, in a log that never judged anything: nothing to judge them by.
+    for (const auto& early : early_) report_.reproduced += early.size();
     if (progress_) progress_(report_.records, total_);
     return std::move(report_);
   }
@@ -280,14 +282,21 @@ class Replayer {
       }
       if (!pipeline_) {
         if (auto ok = start(*set); !ok) return ok;
+        // What came before the first decision (refusals, pauses) is replayed first, at its own time:
+        // a pause in force before anything was judged must refuse the replayed requests too.
+        auto early = std::move(early_);
+        early_.clear();
+        for (auto& g : early) {
+          if (auto ok = replay_group(g, ""); !ok) return ok;
+        }
       } else if (*set != current_set_) {
         if (auto ok = pipeline_->set_policy(*set); !ok) return std::unexpected("scratch database: " + ok.error().message());
         current_set_ = *set;
       }
     }
     if (!pipeline_) {
-      // Nothing judged yet (refusals before the first decision): nothing to re-judge.
-      report_.reproduced += group.size();
+      // No policy set named yet: kept until the first decision names one.
+      early_.push_back(group);
       return {};
     }
     const auto time = group.front().at("at_ms").get<policy::TimeMs>();
@@ -405,6 +414,7 @@ class Replayer {
   std::map<std::string, std::shared_ptr<const service::PolicySet>> sets_;
   std::shared_ptr<RecordedSigner> recorded_ = std::make_shared<RecordedSigner>();
   std::unique_ptr<Pipeline> pipeline_;
+  std::vector<std::vector<json>> early_;  // groups before the first decision
   std::shared_ptr<const service::PolicySet> current_set_;
   std::uint64_t produced_ = 0;
 };

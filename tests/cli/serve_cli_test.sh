@@ -31,6 +31,9 @@ ok "token new: sha256 is the SHA-256 of the token" $?
 check "token new twice gives another token" 0 "$txguard" token new
 [ "$(sed -n 's/^token: //p' "$tmp/out")" != "$token" ]
 ok "token new: two tokens differ" $?
+check "token new for an admin" 0 "$txguard" token new
+admin_token=$(sed -n 's/^token: //p' "$tmp/out")
+admin_digest=$(sed -n 's/^sha256: //p' "$tmp/out")
 check "token without new" 64 "$txguard" token
 check "token with an unknown word" 64 "$txguard" token old
 
@@ -42,7 +45,8 @@ check "keys new for the decision log" 0 "$txguard" keys new --out "$tmp/log-key.
 write_config() { # extra JSON members (with a leading comma), keystore passphrase file
   cat >"$tmp/config.json" <<EOF
 {"listen": "127.0.0.1:0", "port_file": "port",
- "clients": [{"name": "ops", "token_sha256": "$digest", "role": "requester"}],
+ "clients": [{"name": "ops", "token_sha256": "$digest", "role": "requester"},
+             {"name": "root", "token_sha256": "$admin_digest", "role": "admin"}],
  "policy": "$root/deploy/examples/hot-wallet.policy.json",
  "prices": "$root/deploy/examples/prices.json",
  "database": "txguard.db",
@@ -121,6 +125,29 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/
 [ "$status" = 401 ]
 ok "no token is 401 (got $status)" $?
 
+# txguard bridge pause: an admin pauses everything at once over the API; a requester cannot.
+printf '%s\n' "$token" >"$tmp/ops-token"
+printf '%s\n' "$admin_token" >"$tmp/admin-token"
+check "bridge without an action" 64 "$txguard" bridge
+check "bridge with an unknown action" 64 "$txguard" bridge stop --url "http://127.0.0.1:$port"
+check "bridge pause without --url" 64 "$txguard" bridge pause --token-file "$tmp/admin-token"
+check "bridge pause with an unreadable token file" 66 "$txguard" bridge pause --url "http://127.0.0.1:$port" --token-file "$tmp/none"
+check "bridge pause with a requester's token" 77 "$txguard" bridge pause --url "http://127.0.0.1:$port" --token-file "$tmp/ops-token"
+check "bridge pause of an unknown route" 65 "$txguard" bridge pause --url "http://127.0.0.1:$port" --route nope --token-file "$tmp/admin-token"
+check "bridge pause with nothing listening" 69 "$txguard" bridge pause --url "http://127.0.0.1:1" --token-file "$tmp/admin-token"
+check "bridge pause of everything" 0 "$txguard" bridge pause --url "http://127.0.0.1:$port" --reason drill --token-file "$tmp/admin-token"
+out_has "the pause is in force" '"scope":"*"'
+status=$(curl -s -o "$tmp/cosign.json" -w '%{http_code}' -H "Authorization: Bearer $token" \
+  "http://127.0.0.1:$port/v1/safe/cosign" -d '{"chainId": 1, "safe": "0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4",
+  "to": "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "value": "1", "data": "0x", "operation": 0, "safeTxGas": "0",
+  "baseGas": "0", "gasPrice": "0", "gasToken": "0x0000000000000000000000000000000000000000",
+  "refundReceiver": "0x0000000000000000000000000000000000000000", "nonce": 0}')
+[ "$status" = 403 ] && grep -q '"all-paused"' "$tmp/cosign.json"
+ok "while everything is paused a co-sign request is refused all-paused (got $status)" $?
+check "bridge unpause without unpause approvers in the policy is refused" 65 "$txguard" bridge unpause --url "http://127.0.0.1:$port" --token-file "$tmp/admin-token"
+! grep -qF "$admin_token" "$tmp/out" "$tmp/err" "$tmp/serve.err"
+ok "the admin token appears in no output" $?
+
 # The same port again cannot be bound: exit 69 (only when the first server did start).
 if [ "$port" -gt 0 ]; then
   sed -i "s/127.0.0.1:0/127.0.0.1:$port/" "$tmp/config.json"
@@ -137,16 +164,17 @@ ok "the server says it stopped" $?
 ! grep -qF "serve-test-passphrase-XYZ" "$tmp/serve.out" "$tmp/serve.err" "$tmp/out" "$tmp/err"
 ok "the passphrase appears in no output" $?
 
-# The auditor's commands on the log the server wrote (it recorded the 401 refusal above and signed a
-# tree head at shutdown).
+# The auditor's commands on the log the server wrote: the 401 and 403 refusals, the pause, the
+# co-sign request it refused and the refused unpause (5 records), and a tree head signed at shutdown.
+# The replay must honour the pause that came before the first decision.
 log_key=$("$txguard" keys address "$tmp/log-key.json")
 sed -i 's/"database": "other.db"/"database": "txguard.db"/' "$tmp/config.json"
 check "log export" 0 "$txguard" log export --config "$tmp/config.json" --out "$tmp/export"
-out_has "the export counts its records" 'exported 1 records'
+out_has "the export counts its records" 'exported 5 records'
 check "log export into a non-empty directory" 73 "$txguard" log export --config "$tmp/config.json" --out "$tmp/export"
 check "log export without --out" 64 "$txguard" log export --config "$tmp/config.json"
 check "log verify with the pinned key" 0 "$txguard" log verify "$tmp/export" --key "$log_key"
-out_has "verify says so" 'verified: 1 records, 1 signed tree heads'
+out_has "verify says so" 'verified: 5 records, 1 signed tree heads'
 ! grep -q $'\r' "$tmp/out" "$tmp/err"
 ok "no progress bar when the output is not a terminal" $?
 check "log verify with another key" 10 "$txguard" log verify "$tmp/export" --key 0x976EA74026E726554dB657fA54763abd0C3a0aa9
