@@ -282,6 +282,18 @@ async function scenario({ chain, env, dir, log }, checks) {
     expectRefused(await release(req.body), 'already-released', 'second release of one deposit');
   });
 
+  await checks.check('(4b) the deposit of (1) attested again with another body (another recipient) is a release-conflict, counted in txguard_alerts_total', async () => {
+    expect(first !== undefined, 'check (1) released a deposit');
+    const forged = { ...first.message, recipient: customer('conflicting recipient') };
+    const req = await releaseRequest(forged, FIVE_OPERATORS);
+    const res = await release(req.body);
+    expectDenied(res, 'release-conflict', 'the same deposit under another attested body');
+    const metrics = await server.call('GET', '/metrics', { token: 'root' });
+    expectEqual(metrics.status, 200, 'GET /metrics');
+    expect(/txguard_alerts_total\{alert="release-conflict"\} 1\b/.test(metrics.text),
+      'txguard_alerts_total{alert="release-conflict"} is 1', metrics.text.split('\n').filter((l) => l.includes('alerts')));
+  });
+
   // --- (8) below quorum --------------------------------------------------------------------------
 
   await checks.check('(8) an attestation signed by only 4 validators (4 operators) is denied (no-quorum)', async () => {
