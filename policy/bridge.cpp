@@ -324,7 +324,7 @@ BridgeJudgement judge_release(const Policy& policy, const ReleaseClaim& claim, c
   } else {
     const ValidatorSet& set = *route.validators.find(claim.validator_set);
     const std::size_t n = set.validators.size();
-    j.required = route.signatures.value_or(n * 2 / 3 + 1);
+    j.required = route.required_signatures(n);
     std::set<std::size_t> members;
     std::set<std::string> operators;
     bool bad = false;

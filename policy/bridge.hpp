@@ -118,6 +118,9 @@ struct RouteSpec {
   std::optional<std::size_t> signatures;  // required signatures; default floor(2n/3)+1
   std::size_t min_operators = 0;
   std::vector<RouteToken> tokens;
+
+  /// The signatures required of a set of n validators.
+  std::size_t required_signatures(std::size_t n) const noexcept { return signatures.value_or(n * 2 / 3 + 1); }
 };
 
 /// The attested withdrawal.

@@ -1183,13 +1183,29 @@ nlohmann::json summary_json(const Policy& policy) {
     if (w.safe_version) j["safe_version"] = codec::to_string(*w.safe_version);
     wallets[w.name] = j;
   }
-  return {{"name", policy.name},
-          {"hash", codec::to_hex(policy.hash)},
-          {"format", kPolicyFormat},
-          {"wallets", wallets},
-          {"lists", lists},
-          {"rules", policy.rules.size()},
-          {"limits", policy.limits.size()}};
+  Json out = {{"name", policy.name},
+             {"hash", codec::to_hex(policy.hash)},
+             {"format", kPolicyFormat},
+             {"wallets", wallets},
+             {"lists", lists},
+             {"rules", policy.rules.size()},
+             {"limits", policy.limits.size()}};
+  if (!policy.bridges.routes.empty()) {
+    Json routes = Json::object();
+    for (const auto& r : policy.bridges.routes) {
+      const auto& current = r.validators.current();
+      routes[r.name] = {{"source_chain", codec::to_decimal(r.source_chain)},
+                        {"destination_chain", codec::to_decimal(r.destination_chain)},
+                        {"wallet", policy.wallets[r.wallet].name},
+                        {"validator_sets", r.validators.sets.size()},
+                        {"current_set", current.index},
+                        {"validators", current.validators.size()},
+                        {"required_signatures", r.required_signatures(current.validators.size())},
+                        {"min_operators", r.min_operators}};
+    }
+    out["bridges"] = routes;
+  }
+  return out;
 }
 
 }  // namespace txguard::policy

@@ -739,7 +739,7 @@ void Service::Impl::bridge_status(const http::Respond& respond) {
                       {"destination_chain", codec::to_decimal(r.destination_chain)},
                       {"wallet", policy.wallets[r.wallet].name},
                       {"current_set", current.index},
-                      {"required_signatures", r.signatures.value_or(current.validators.size() * 2 / 3 + 1)},
+                      {"required_signatures", r.required_signatures(current.validators.size())},
                       {"min_operators", r.min_operators},
                       {"sets", sets}};
   }
