@@ -53,6 +53,9 @@ std::optional<std::string> read_input(std::optional<std::string_view> arg, std::
 std::expected<codec::Intent, std::string> decode_request(const std::string& text, const codec::IntentContext& context,
                                                          const codec::TxnDecodeOptions& options = {});
 
+/// Writes `text` to `path` so that `path` is always either the old file or the complete new one
+/// (temporary file, fsync, rename). False when any step fails; the temporary file is then removed.
+bool write_atomically(const std::string& path, const std::string& text);
 /// The whole file, or why it cannot be read ("cannot open: No such file or directory").
 std::expected<std::string, std::string> read_file(const std::string& path);
 

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -69,6 +71,21 @@ std::expected<codec::Intent, std::string> decode_request(const std::string& text
   }
   if (!intent) return error("input", intent.error());
   return std::move(*intent);
+}
+
+bool write_atomically(const std::string& path, const std::string& text) {
+  // A temporary file in the same directory, flushed to disk, then renamed over the target: rename(2)
+  // is atomic within a file system, so `path` is always the old file or the complete new one.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return false;
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = std::fflush(f) == 0 && ok;
+  ok = ::fsync(::fileno(f)) == 0 && ok;
+  ok = std::fclose(f) == 0 && ok;
+  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
+  std::remove(tmp.c_str());
+  return false;
 }
 
 std::expected<std::string, std::string> read_file(const std::string& path) {

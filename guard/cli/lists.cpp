@@ -105,21 +105,6 @@ std::optional<Parsed<OfacExtract>> stream_xml(std::string_view path, SdnXmlReade
   return reader.finish();
 }
 
-// Writes `text` to `path` so that `path` is always either the old file or the complete new one:
-// write a temporary file in the same directory, flush it to disk, then rename over the target
-// (rename(2) is atomic within a file system).
-bool write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return false;
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
-  std::remove(tmp.c_str());
-  return false;
-}
 
 std::string base_name(std::string_view path) {
   const auto slash = path.rfind('/');

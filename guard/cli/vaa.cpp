@@ -324,20 +324,6 @@ int sets_verify(Args args) {
   return kExitOk;
 }
 
-// Writes `text` to `path` so that `path` is always either the old file or the complete new one:
-// a temporary file in the same directory, fsync, then rename(2), atomic within a file system.
-bool write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return false;
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
-  std::remove(tmp.c_str());
-  return false;
-}
 
 int sets_rotate(Args args) {
   std::optional<TimeMs> at;
