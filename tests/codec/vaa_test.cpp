@@ -10,32 +10,17 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/codec/vaa.hpp"
+#include "tests/support/wormhole.hpp"
 
 using namespace txguard::codec;
 using nlohmann::json;
 
 namespace {
 
-const json& vectors() {
-  static const json doc = [] {
-    std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/wormhole/wormhole-vaa-vectors.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    return json::parse(text.str());
-  }();
-  return doc;
-}
+const json& vectors() { return txguard::test::wormhole_vectors(); }
+const json& vector(std::string_view id) { return txguard::test::wormhole_vector(id); }
 
-const json& vector(std::string_view id) {
-  for (const auto& v : vectors()["vectors"]) {
-    if (v["id"] == id) return v;
-  }
-  FAIL("no vector " << id);
-  static const json none;
-  return none;
-}
-
-Bytes bytes_of(const json& v) { return from_hex(v["vaa_hex"].get<std::string>()).value(); }
+Bytes bytes_of(const json& v) { return txguard::test::vaa_bytes(v); }
 
 Vaa decoded(std::string_view id) {
   auto vaa = decode_vaa(bytes_of(vector(id)));

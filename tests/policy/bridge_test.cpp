@@ -3,9 +3,6 @@
 // lessons are cases here: signatures from keys one operator runs, releases with no deposit.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "policy/bridge.hpp"
 #include "policy/codec/abi.hpp"
 #include "policy/codec/json_value.hpp"
@@ -13,6 +10,7 @@
 #include "policy/codec/secp256k1.hpp"
 #include "policy/document.hpp"
 #include "tests/support/builders.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace txguard::policy {
 namespace {
@@ -164,11 +162,7 @@ const auto kFiveOperators = {0, 4, 5, 6, 7};
 
 TEST_SUITE("bridge") {
   TEST_CASE("the withdrawal attestation digest equals viem's and ethers' for every golden vector") {
-    std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/bridge/attestation_vectors.json");
-    REQUIRE(in.good());
-    std::stringstream text;
-    text << in.rdbuf();
-    const json doc = json::parse(text.str());
+    const json doc = test::load_fixture("bridge/attestation_vectors.json");
     CHECK(codec::to_hex(withdrawal_attestation_typehash()) == doc.at("type_hash").get<std::string>());
     REQUIRE(doc.at("cases").size() >= 3);
     for (const auto& c : doc.at("cases")) {

@@ -18,6 +18,7 @@
 #include "policy/codec/secp256k1.hpp"
 #include "policy/units.hpp"
 #include "policy/validator_sets.hpp"
+#include "tests/support/wormhole.hpp"
 
 using namespace txguard::policy;
 using namespace txguard::codec;
@@ -28,26 +29,11 @@ namespace {
 constexpr TimeMs kDay = 86'400'000;
 const char* const kGenesis = "0x58CC3AE5C097b213cE3c81979e1B9f9570746AA5";
 
-json load_fixture(const std::string& name) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/wormhole/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
+json load_fixture(const std::string& name) { return txguard::test::load_fixture("wormhole/" + name); }
 
-const json& vectors() {
-  static const json doc = load_fixture("wormhole-vaa-vectors.json");
-  return doc;
-}
+const json& vectors() { return txguard::test::wormhole_vectors(); }
 
-const json& vector(std::string_view id) {
-  for (const auto& v : vectors()["vectors"]) {
-    if (v["id"] == id) return v;
-  }
-  FAIL("no vector " << id);
-  static const json none;
-  return none;
-}
+const json& vector(std::string_view id) { return txguard::test::wormhole_vector(id); }
 
 Vaa vaa_of(const json& v) { return decode_vaa(from_hex(v["vaa_hex"].get<std::string>()).value()).value(); }
 
