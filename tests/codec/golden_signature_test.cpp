@@ -15,6 +15,7 @@
 #include "policy/codec/bytes.hpp"
 #include "policy/codec/safe.hpp"
 #include "policy/codec/secp256k1.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace txguard::codec;
 using nlohmann::json;
@@ -24,7 +25,7 @@ namespace {
 constexpr std::size_t kGoldenCases = 9;
 
 json load_golden() {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/golden/safe_signatures.json");
+  std::ifstream in(txguard::test::fixtures_dir() + "/golden/safe_signatures.json");
   REQUIRE(in.is_open());
   return json::parse(in);
 }

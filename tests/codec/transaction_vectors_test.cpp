@@ -20,13 +20,14 @@
 #include "policy/codec/secp256k1.hpp"
 #include "policy/codec/transaction.hpp"
 #include "policy/codec/u256.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace txguard::codec;
 using nlohmann::json;
 
 namespace {
 
-const std::string kVectors = std::string(TXGUARD_FIXTURES_DIR) + "/tx-vectors";
+const std::string kVectors = txguard::test::fixtures_dir() + "/tx-vectors";
 
 json load_json(const std::string& path) {
   std::ifstream in(path);

@@ -35,6 +35,7 @@
 #include "policy/codec/secp256k1.hpp"
 #include "policy/codec/u256.hpp"
 #include "signers/keystore.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace txguard;
 using namespace txguard::service;
@@ -749,7 +750,7 @@ TEST_SUITE("service") {
 
 TEST_SUITE("service: OpenAPI") {
   TEST_CASE("the OpenAPI document describes exactly the routes the service serves, with their methods") {
-    std::ifstream file(std::string(TXGUARD_SOURCE_DIR) + "/guard/openapi.json");
+    std::ifstream file(txguard::test::source_dir() + "/guard/openapi.json");
     REQUIRE(file.good());
     const json doc = json::parse(file);
     std::set<std::pair<std::string, std::string>> documented;

@@ -24,6 +24,7 @@
 #include "guard/http/client.hpp"
 #include "guard/service/source_observer.hpp"
 #include "policy/codec/event_log.hpp"
+#include "tests/support/paths.hpp"
 
 extern char** environ;
 
@@ -54,7 +55,7 @@ std::string word(std::string_view hex_digits) {
 class Anvil {
  public:
   Anvil() {
-    const std::string bin = std::string(TXGUARD_SOURCE_DIR) + "/tests/js/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+    const std::string bin = txguard::test::source_dir() + "/tests/js/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
     REQUIRE_MESSAGE(std::filesystem::exists(bin), "anvil is missing (" << bin << "): run deploy/setup.sh --test");
     port_ = free_port();
     url_ = "http://127.0.0.1:" + std::to_string(port_);

@@ -10,6 +10,7 @@
 #include "policy/document.hpp"
 #include "policy/prices.hpp"
 #include "policy/units.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace txguard::policy;
 using nlohmann::json;
@@ -58,7 +59,7 @@ bool reports(const std::vector<PolicyProblem>& ps, std::string_view path, std::s
 }
 
 std::string read_source(const std::string& relative) {
-  std::ifstream in(std::string(TXGUARD_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  std::ifstream in(txguard::test::source_dir() + "/" + relative, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "missing " << relative);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
@@ -238,7 +239,7 @@ TEST_SUITE("policy document") {
     for (const char* name : {"deploy/examples/hot-wallet.policy.json", "deploy/examples/cold-wallet.policy.json"}) {
       CAPTURE(name);
       const FileReader read = [](const std::string& path) -> std::expected<std::string, std::string> {
-        std::ifstream in(std::string(TXGUARD_SOURCE_DIR) + "/deploy/examples/" + path, std::ios::binary);
+        std::ifstream in(txguard::test::source_dir() + "/deploy/examples/" + path, std::ios::binary);
         if (!in) return std::unexpected(std::string("cannot open"));
         return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
       };

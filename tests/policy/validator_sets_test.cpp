@@ -19,6 +19,7 @@
 #include "policy/units.hpp"
 #include "policy/validator_sets.hpp"
 #include "tests/support/wormhole.hpp"
+#include "tests/support/paths.hpp"
 
 using namespace txguard::policy;
 using namespace txguard::codec;
@@ -445,7 +446,7 @@ TEST_CASE("the mainnet history round-trips through its file form") {
 }
 
 TEST_CASE("the shipped deploy/bridges history is the mainnet history rebuilt from the genesis key") {
-  std::ifstream in(std::string(TXGUARD_SOURCE_DIR) + "/deploy/bridges/wormhole-mainnet.sets.json");
+  std::ifstream in(txguard::test::source_dir() + "/deploy/bridges/wormhole-mainnet.sets.json");
   std::stringstream text;
   text << in.rdbuf();
   auto shipped = load_validator_sets(text.str());

@@ -1,5 +1,5 @@
-// Reading test fixtures: files under fixtures/, found through the TXGUARD_FIXTURES_DIR compile
-// definition, never through a path outside the repository. A missing fixture fails the test case.
+// Reading test fixtures: files under fixtures/, found through txguard::test::fixtures_dir()
+// (tests/support/paths.hpp), never through a path outside the repository. A missing fixture fails the test case.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -9,12 +9,13 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include "paths.hpp"
 
 namespace txguard::test {
 
 /// The bytes of fixtures/<relative>.
 inline std::string read_fixture(const std::string& relative) {
-  std::ifstream in(std::string(TXGUARD_FIXTURES_DIR) + "/" + relative, std::ios::binary);
+  std::ifstream in(txguard::test::fixtures_dir() + "/" + relative, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "missing fixture " << relative);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
