@@ -53,6 +53,9 @@ using namespace txguard;
 void write(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
+  out.close();
+  // txguard serve refuses key and passphrase files that group or others can read.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 // libsecp256k1 signatures per second on one core (RFC 6979, as the keystore signer does).

@@ -71,6 +71,7 @@ std::string_view to_string(ApprovalErrc code) noexcept {
     case ApprovalErrc::kUnknownApprover: return "unknown-approver";
     case ApprovalErrc::kSelfApproval: return "self-approval";
     case ApprovalErrc::kDuplicate: return "duplicate";
+    case ApprovalErrc::kNotBound: return "not-bound";
   }
   return "bad-signature";
 }
@@ -162,6 +163,20 @@ std::expected<Approval, ApprovalError> verify_approval(const Hash32& request_has
                                 [&](const Approval& a) { return a.approver == approver->name; });
   if (seen) return refuse(ApprovalErrc::kDuplicate, "'" + approver->name + "' has already given a verdict");
   return Approval{approver->name, verdict, codec::Bytes(signature.begin(), signature.end()), now_ms};
+}
+
+std::expected<void, ApprovalError> check_submitter(const Approval& accepted, const Submitter& by,
+                                                   std::string_view requester) {
+  if (by.client == requester) {
+    return std::unexpected(ApprovalError{ApprovalErrc::kSelfApproval, "client '" + by.client + "' requested this signature"});
+  }
+  if (!by.approver || *by.approver != accepted.approver) {
+    return std::unexpected(ApprovalError{
+        ApprovalErrc::kNotBound, "client '" + by.client + "' is " +
+                                     (by.approver ? "bound to approver '" + *by.approver + "'" : std::string("bound to no approver")) +
+                                     ", not to '" + accepted.approver + "' whose key signed this"});
+  }
+  return {};
 }
 
 }  // namespace txguard::policy

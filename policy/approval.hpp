@@ -78,6 +78,7 @@ enum class ApprovalErrc {
                       // covers a signature over anything else: another request, decision or verdict)
   kSelfApproval,      // "self-approval": the signer is the requester
   kDuplicate,         // "duplicate": the signer has already given a verdict on this request
+  kNotBound,          // "not-bound": the client that submitted it is not the one bound to its approver
 };
 
 /// The stable kebab-case name of a code. Never empty.
@@ -133,5 +134,22 @@ std::expected<Approval, ApprovalError> verify_approval(const codec::Hash32& requ
                                                        codec::ByteView signature, std::span<const Approver> eligible,
                                                        std::string_view requester,
                                                        std::span<const Approval> already, std::int64_t now_ms);
+
+/// Who submitted an approval, as the service authenticated it: the client, and the policy approver
+/// that client is bound to in the configuration (none for a client without a binding).
+struct Submitter {
+  std::string client;
+  std::optional<std::string> approver;
+};
+
+/// Ties an approval that verify_approval accepted to the client that submitted it:
+///   1. kSelfApproval when `by.client` is the request's `requester`: the client that asked for the
+///      signature never approves (or rejects) it, whatever its role or binding;
+///   2. kNotBound when `by` is not bound to `accepted.approver`: a signature by one approver's key
+///      counts only when the client bound to that approver submits it, so a token alone (an admin's,
+///      or another approver's) cannot carry someone else's approval.
+/// Pure; never throws.
+std::expected<void, ApprovalError> check_submitter(const Approval& accepted, const Submitter& by,
+                                                   std::string_view requester);
 
 }  // namespace txguard::policy

@@ -1001,12 +1001,14 @@ class Loader {
   }
 
   void load_bridges(const Json& v) {
-    if (!fields(v, "$.bridges", {"unpause", "routes"}, {"unpause", "routes"})) return;
+    // Routes are optional: a pause of everything ("*") needs only its unpause approvers.
+    if (!fields(v, "$.bridges", {"unpause", "routes"}, {"unpause"})) return;
     p_.bridges.unpause = hold_at(v["unpause"], "$.bridges.unpause");
     if (p_.bridges.unpause && p_.bridges.unpause->approvers.empty()) {
       problem("$.bridges.unpause.approvers", "missing", "lifting a pause needs an approver quorum: name the approvers");
       p_.bridges.unpause.reset();
     }
+    if (!v.contains("routes")) return;
     const Json& routes = v["routes"];
     if (!routes.is_object() || routes.empty()) return problem("$.bridges.routes", "expected an object of name -> route");
     for (const auto& [name, r] : routes.items()) {

@@ -4,6 +4,8 @@
 // written the way geth writes it.
 #include "signers/keystore.hpp"
 
+#include <new>
+
 #include <cryptopp/aes.h>
 #include <cryptopp/misc.h>
 #include <cryptopp/modes.h>
@@ -456,11 +458,35 @@ std::expected<KeystoreSigner, KeystoreError> KeystoreSigner::open(std::string_vi
 std::expected<KeystoreSigner, KeystoreError> KeystoreSigner::from_key(const codec::SecretKey& key) {
   const auto address = codec::address_of(key);
   if (!address) return fail(KeystoreErrc::kMalformed, "the key is not a valid secp256k1 secret key");
-  return KeystoreSigner(key, *address);
+  auto page = LockedPage::allocate(sizeof(codec::SecretKey));
+  if (!page) return fail(KeystoreErrc::kIo, "key memory: " + page.error());
+  const codec::SecretKey* in_page = new (page->data()) codec::SecretKey(key);
+  return KeystoreSigner(std::move(*page), in_page, *address);
+}
+
+KeystoreSigner::KeystoreSigner(KeystoreSigner&& other) noexcept
+    : page_(std::move(other.page_)), key_(other.key_), address_(other.address_) {
+  other.key_ = nullptr;
+}
+
+KeystoreSigner& KeystoreSigner::operator=(KeystoreSigner&& other) noexcept {
+  if (this != &other) {
+    if (key_ != nullptr) key_->~SecretKey();
+    page_ = std::move(other.page_);
+    key_ = other.key_;
+    address_ = other.address_;
+    other.key_ = nullptr;
+  }
+  return *this;
+}
+
+KeystoreSigner::~KeystoreSigner() {
+  if (key_ != nullptr) key_->~SecretKey();  // then the page is wiped and unmapped
 }
 
 std::expected<std::array<std::uint8_t, 65>, SignerError> KeystoreSigner::sign_digest(const codec::Hash32& digest) const {
-  const auto signature = codec::sign_digest(digest, key_);
+  if (key_ == nullptr) return std::unexpected(SignerError{SignerErrc::kInternal, "the signer holds no key (moved from)"});
+  const auto signature = codec::sign_digest(digest, *key_);
   if (!signature) return std::unexpected(SignerError{SignerErrc::kInternal, "libsecp256k1 refused to sign with the key"});
   const auto signer = codec::recover_address(digest, signature->r, signature->s, signature->recovery_id);
   if (!signer || *signer != address_) {

@@ -25,6 +25,7 @@
 #include "policy/codec/address.hpp"
 #include "policy/codec/bytes.hpp"
 #include "policy/codec/secp256k1.hpp"
+#include "signers/secure_memory.hpp"
 #include "signers/signer.hpp"
 
 namespace txguard::signers {
@@ -156,14 +157,15 @@ class KeystoreSigner final : public Signer {
  public:
   /// decrypt_keystore, then a signer for the key.
   static std::expected<KeystoreSigner, KeystoreError> open(std::string_view json_text, std::string_view passphrase);
-  /// A signer for a key already in memory; kMalformed if the key is not in [1, n-1].
+  /// A signer for a key already in memory, copied into a locked page excluded from core dumps; kMalformed
+  /// if the key is not in [1, n-1], kIo if the page cannot be locked (the locked-memory limit).
   static std::expected<KeystoreSigner, KeystoreError> from_key(const codec::SecretKey& key);
 
   KeystoreSigner(const KeystoreSigner&) = delete;
   KeystoreSigner& operator=(const KeystoreSigner&) = delete;
-  KeystoreSigner(KeystoreSigner&&) = default;
-  KeystoreSigner& operator=(KeystoreSigner&&) = default;
-  ~KeystoreSigner() override = default;
+  KeystoreSigner(KeystoreSigner&& other) noexcept;
+  KeystoreSigner& operator=(KeystoreSigner&& other) noexcept;
+  ~KeystoreSigner() override;
 
   codec::Address address() const override { return address_; }
   /// Signs and then recovers the signature to this signer's address before returning it (a
@@ -171,9 +173,13 @@ class KeystoreSigner final : public Signer {
   std::expected<std::array<std::uint8_t, 65>, SignerError> sign_digest(const codec::Hash32& digest) const override;
 
  private:
-  KeystoreSigner(const codec::SecretKey& key, const codec::Address& address) : key_(key), address_(address) {}
+  KeystoreSigner(LockedPage page, const codec::SecretKey* key, const codec::Address& address)
+      : page_(std::move(page)), key_(key), address_(address) {}
 
-  codec::SecretKey key_;
+  // The key lives in a page of its own: locked in RAM, left out of core dumps and forks
+  // (signers/secure_memory.hpp); key_ points into it.
+  LockedPage page_;
+  const codec::SecretKey* key_ = nullptr;
   codec::Address address_;
 };
 

@@ -324,10 +324,16 @@ class Replayer {
       } else if (kind == "approval") {
         const json& a = r.value("approval", json::object());
         auto sig = codec::from_hex(a.value("signature", ""));
+        std::optional<policy::Submitter> by;
+        if (r.contains("by") && r.at("by").is_object()) {
+          const json& b = r.at("by");
+          by = policy::Submitter{b.value("client", ""), std::nullopt};
+          if (b.contains("approver") && b.at("approver").is_string()) by->approver = b.at("approver").get<std::string>();
+        }
         jobs.emplace_back(Pipeline::ApproveJob{
             r.value("decision_id", ""),
             a.value("verdict", "") == "approve" ? policy::ApprovalVerdict::kApprove : policy::ApprovalVerdict::kReject,
-            sig ? std::move(*sig) : codec::Bytes{}, [](service::ApprovalOutcome) {}});
+            sig ? std::move(*sig) : codec::Bytes{}, [](service::ApprovalOutcome) {}, std::move(by)});
       } else if (kind == "pause") {
         jobs.emplace_back(Pipeline::PauseJob{r.value("scope", ""), r.value("by", ""), r.value("reason", ""),
                                              [](std::expected<json, std::string>) {}, r.value("id", "")});

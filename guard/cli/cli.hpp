@@ -24,6 +24,7 @@ inline constexpr int kExitUsage = 64;
 inline constexpr int kExitDataErr = 65;
 inline constexpr int kExitNoInput = 66;
 inline constexpr int kExitSoftware = 70;
+inline constexpr int kExitOsErr = 71;  // the process could not be hardened (core dumps, key memory)
 inline constexpr int kExitCantCreate = 73;
 inline constexpr int kExitTempFail = 75;  // the state store could not be read or locked: try again
 inline constexpr int kExitDeny = 10;

@@ -21,6 +21,7 @@
 #include "guard/cli/cli.hpp"
 #include "policy/codec/address.hpp"
 #include "signers/keystore.hpp"
+#include "signers/secure_memory.hpp"
 
 namespace txguard::cli {
 namespace {
@@ -150,9 +151,10 @@ std::optional<int> parse_options(Args args, std::initializer_list<std::string_vi
 int read_passphrase(const Options& o, std::string& out) {
   if (o.passphrase_file && o.passphrase_env) return usage_error("give --passphrase-file or --passphrase-env, not both");
   if (o.passphrase_env) {
-    const char* value = std::getenv(o.passphrase_env->c_str());
-    if (value == nullptr) return usage_error("environment variable " + *o.passphrase_env + " is not set");
-    out = value;
+    auto value = signers::take_environment_secret(*o.passphrase_env);
+    if (!value) return usage_error("environment variable " + *o.passphrase_env + " is not set");
+    out = std::move(*value);
+    signers::wipe(*value);
     if (out.empty()) return data_error("$" + *o.passphrase_env, "empty passphrase refused");
     return 0;
   }

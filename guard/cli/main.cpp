@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "guard/cli/cli.hpp"
+#include "signers/secure_memory.hpp"
 
 namespace {
 
@@ -48,6 +49,12 @@ int main(int argc, char** argv) {
   }
   const std::string_view command = args[0];
   const txguard::cli::Args rest(args.data() + 1, args.size() - 1);
+  // Every command may hold a key or a passphrase in memory (serve, keys, bridge, log): no core file
+  // and no same-user debugger may copy it out (signers/secure_memory.hpp). Before any thread starts.
+  if (auto hardened = txguard::signers::harden_process(); !hardened) {
+    std::fprintf(stderr, "txguard: cannot protect key material: %s\n", hardened.error().c_str());
+    return txguard::cli::kExitOsErr;
+  }
   try {
     if (command == "decode") return txguard::cli::run_decode(rest);
     if (command == "lists") return txguard::cli::run_lists(rest);

@@ -1,7 +1,9 @@
 // txguard serve: the co-signer service. txguard token new: a client token and its digest.
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +25,7 @@
 #include "policy/document.hpp"
 #include "policy/prices.hpp"
 #include "signers/keystore.hpp"
+#include "signers/secure_memory.hpp"
 
 namespace txguard::cli {
 namespace {
@@ -77,12 +81,19 @@ class Logger {
 };
 
 // The keystore passphrase from the configured file (one line, final newline dropped) or variable.
-std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k, const std::string& path) {
+// `taken`: passphrases already taken from the environment at start-up (two keys may name one variable).
+std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k, const std::string& path,
+                                                        std::map<std::string, std::string>& taken) {
   std::string out;
   if (k.passphrase_env) {
-    const char* value = std::getenv(k.passphrase_env->c_str());
-    if (value == nullptr) return std::unexpected(path + ".passphrase_env: " + *k.passphrase_env + " is not set");
-    out = value;
+    // Read once and removed, its bytes overwritten where /proc/PID/environ shows them.
+    if (!taken.contains(*k.passphrase_env)) {
+      auto value = signers::take_environment_secret(*k.passphrase_env);
+      if (!value) return std::unexpected(path + ".passphrase_env: " + *k.passphrase_env + " is not set");
+      taken[*k.passphrase_env] = std::move(*value);
+      signers::wipe(*value);
+    }
+    out = taken.at(*k.passphrase_env);
   } else {
     auto text = read_file(*k.passphrase_file);
     if (!text) return std::unexpected(path + ".passphrase_file: " + *k.passphrase_file + ": " + text.error());
@@ -97,6 +108,18 @@ std::expected<std::string, std::string> read_passphrase(const service::KeystoreC
   }
   if (out.empty()) return std::unexpected(path + ": empty passphrase refused");
   return out;
+}
+
+// A key, passphrase or database file that group or others can read (or write) stops start-up: the
+// co-signing key is only as safe as its keystore's passphrase, and the database holds every decision.
+std::optional<std::string> exposed_file(const std::string& path, const std::string& field) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // a missing file is reported where it is read
+  const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;
+  if ((mode & 077u) == 0) return std::nullopt;
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", mode);
+  return field + ": " + path + " is open to group or others (mode " + octal + "); fix: chmod 600 " + path;
 }
 
 int fail(int code, const std::string& message) {
@@ -155,6 +178,25 @@ int run_serve(Args args) {
     return fail(kExitDataErr, *config_path + ": " + std::to_string(config.error().size()) + " problem(s)");
   }
   Logger logger(config->log_level);
+  // What txguard creates (the database, its journal, the port file) is the owner's alone.
+  ::umask(077);
+  {
+    std::vector<std::string> exposed;
+    const auto check = [&](const std::optional<std::string>& path, const std::string& field) {
+      if (!path) return;
+      if (auto problem = exposed_file(*path, field)) exposed.push_back(std::move(*problem));
+    };
+    check(config->keystore.file, "$.keystore.file");
+    check(config->keystore.passphrase_file, "$.keystore.passphrase_file");
+    check(config->decision_log.key.file, "$.decision_log.key.file");
+    check(config->decision_log.key.passphrase_file, "$.decision_log.key.passphrase_file");
+    check(config->database, "$.database");
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) check(config->database + suffix, "$.database");
+    if (!exposed.empty()) {
+      for (const auto& problem : exposed) std::fprintf(stderr, "%s: %s\n", config_path->c_str(), problem.c_str());
+      return fail(kExitDataErr, *config_path + ": " + std::to_string(exposed.size()) + " file(s) open to group or others");
+    }
+  }
 
   // Policy, lists and prices: refused exactly as `txguard policy check` and `txguard eval` refuse them,
   // then built again from the texts read, exactly as a replay of the decision log rebuilds them.
@@ -182,13 +224,30 @@ int run_serve(Args args) {
     return kExitDataErr;
   }
   auto set = std::make_shared<service::PolicySet>(std::move(*built));
+  // Every client bound to an approver names one the policy declares.
+  for (std::size_t i = 0; i < config->clients.size(); ++i) {
+    const auto& bound = config->clients[i].approver;
+    if (!bound) continue;
+    const auto& approvers = set->policy.approvers;
+    if (std::none_of(approvers.begin(), approvers.end(), [&](const auto& a) { return a.name == *bound; })) {
+      return fail(kExitDataErr, *config_path + ": $.clients[" + std::to_string(i) + "].approver: \"" + *bound +
+                                    "\" is not an approver of the policy " + set->policy.name);
+    }
+  }
 
   // The co-signing key and the log key (two different keys: a head signature is never a co-signature).
-  const auto open_key = [](const service::KeystoreConfig& k,
-                           const std::string& path) -> std::expected<std::shared_ptr<signers::KeystoreSigner>, int> {
+  std::map<std::string, std::string> taken_env;
+  struct WipeTaken {
+    std::map<std::string, std::string>& secrets;
+    ~WipeTaken() {
+      for (auto& [name, value] : secrets) signers::wipe(value);
+    }
+  } wipe_taken{taken_env};
+  const auto open_key = [&taken_env](const service::KeystoreConfig& k,
+                                     const std::string& path) -> std::expected<std::shared_ptr<signers::KeystoreSigner>, int> {
     auto keystore_text = read_file(k.file);
     if (!keystore_text) return std::unexpected(fail(kExitNoInput, path + ".file: " + k.file + ": " + keystore_text.error()));
-    auto passphrase = read_passphrase(k, path);
+    auto passphrase = read_passphrase(k, path, taken_env);
     if (!passphrase) {
       return std::unexpected(
           fail(passphrase.error().find("not set") != std::string::npos ? kExitUsage : kExitDataErr, passphrase.error()));

@@ -15,7 +15,7 @@ std::optional<Client> Authenticator::authenticate(std::string_view token) const 
   std::optional<Client> found;
   // Compare with every client, without stopping at a match.
   for (const auto& c : clients_) {
-    if (CRYPTO_memcmp(digest.data(), c.token_sha256.data(), digest.size()) == 0) found = Client{c.name, c.role};
+    if (CRYPTO_memcmp(digest.data(), c.token_sha256.data(), digest.size()) == 0) found = Client{c.name, c.role, c.approver};
   }
   return found;
 }

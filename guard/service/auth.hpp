@@ -26,6 +26,7 @@ namespace txguard::service {
 struct Client {
   std::string name;
   Role role = Role::kRequester;
+  std::optional<std::string> approver;  // the policy approver this client is bound to (config "approver")
 };
 
 /// Whether `role` may do what `needed` may (admin may do everything).

@@ -181,6 +181,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   } else {
     std::set<std::string> names;
     std::set<codec::Hash32> digests;
+    std::set<std::string> approvers;
     std::size_t i = 0;
     for (const json& entry : root.at("clients")) {
       const std::string path = "$.clients[" + std::to_string(i++) + "]";
@@ -188,7 +189,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
         c.problem(path, "expected an object {name, token_sha256, role}");
         continue;
       }
-      c.only(entry, path, {"name", "token_sha256", "role"});
+      c.only(entry, path, {"name", "token_sha256", "role", "approver"});
       ClientConfig client;
       client.name = c.string(entry, path, "name", true).value_or("");
       if (!client.name.empty() && !names.insert(client.name).second) c.problem(path + ".name", "duplicate client name");
@@ -205,6 +206,21 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
         auto r = parse_role(*role);
         if (!r) c.problem(path + ".role", "expected requester, approver, auditor or admin");
         else client.role = *r;
+      }
+      // An approval counts only from the client bound to its approver: the binding is required for
+      // the approver role (a config of the older form, without it, stops start-up here) and allowed
+      // for admin; one approver, one client.
+      client.approver = c.string(entry, path, "approver", false);
+      if (client.approver) {
+        if (client.role != Role::kApprover && client.role != Role::kAdmin) {
+          c.problem(path + ".approver", "only an approver (or admin) client can be bound to a policy approver");
+        } else if (!approvers.insert(*client.approver).second) {
+          c.problem(path + ".approver", "approver \"" + *client.approver + "\" is already bound to another client");
+        }
+      } else if (client.role == Role::kApprover) {
+        c.problem(path + ".approver",
+                  "required for role approver: write \"approver\": \"<name>\", the policy approver (a key of the "
+                  "policy's \"approvers\") whose key this client submits approvals for");
       }
       out.clients.push_back(std::move(client));
     }

@@ -7,7 +7,8 @@
 //     "port_file": "port.txt",                // optional: the bound port is written here when ready
 //     "tls": {"cert": "server.crt", "key": "server.key",          // optional; PEM files
 //             "client_ca": "ca.crt", "require_client_cert": true}, // optional mTLS
-//     "clients": [{"name": "ops", "token_sha256": "<64 hex>", "role": "requester"}, ...],
+//     "clients": [{"name": "ops", "token_sha256": "<64 hex>", "role": "requester"},
+//                 {"name": "alice-laptop", "token_sha256": "<64 hex>", "role": "approver", "approver": "alice"}, ...],
 //     "policy": "policy.json",
 //     "prices": "prices.json",                // optional: overrides the policy's prices.file
 //     "database": "txguard.db",
@@ -48,6 +49,10 @@ struct ClientConfig {
   std::string name;
   codec::Hash32 token_sha256{};
   Role role = Role::kRequester;
+  /// The policy approver this client is ("approver": required for role approver, allowed for admin,
+  /// one client per approver). An approval is accepted only from the client bound to the approver
+  /// whose key signed it, and never from the client that made the request.
+  std::optional<std::string> approver;
 };
 
 struct TlsConfig {

@@ -143,6 +143,23 @@ codec::Hash32 unpause_digest(const std::string& scope, TimeMs paused_at_ms) {
   return codec::keccak256(codec::view(text));
 }
 
+// The pause that stops the release of a held request, if one is in force: a pause of everything ("*")
+// covers every request but the unpause itself; a route's pause covers that route's bridge releases.
+std::optional<std::string> pause_covering(const std::vector<store::BridgePause>& pauses, const store::RequestRow& row) {
+  if (row.kind == to_string(SignKind::kUnpause)) return std::nullopt;
+  std::string route;
+  if (row.kind == to_string(SignKind::kBridgeRelease)) {
+    const json payload = json::parse(row.payload, nullptr, false);
+    if (payload.is_object() && payload.contains("request") && payload.at("request").is_object()) {
+      route = payload.at("request").value("route", std::string());
+    }
+  }
+  for (const auto& p : pauses) {
+    if (p.scope == "*" || (!route.empty() && p.scope == route)) return p.scope;
+  }
+  return std::nullopt;
+}
+
 StateError signer_failure(const signers::SignerError& e) {
   return StateError{StateErrc::kIo, "signer " + e.message()};
 }
@@ -422,8 +439,8 @@ void Pipeline::evaluate(SigningRequest request, Done done) {
 }
 
 void Pipeline::approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature,
-                       ApprovalDone done) {
-  enqueue(ApproveJob{std::move(decision_id), verdict, std::move(signature), std::move(done)});
+                       policy::Submitter by, ApprovalDone done) {
+  enqueue(ApproveJob{std::move(decision_id), verdict, std::move(signature), std::move(done), std::move(by)});
 }
 
 void Pipeline::record_refusal(json refusal) { enqueue(RefusalJob{std::move(refusal), {}}); }
@@ -546,8 +563,12 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                          if (pending_.load() > expired_count) {
                            auto pending = w.pending();
                            if (!pending) return std::unexpected(pending.error());
+                           // Nothing is released while a pause covers it: the release waits for the unpause.
+                           auto pauses = bridge_->pauses();
+                           if (!pauses) return std::unexpected(pauses.error());
                            for (auto& row : *pending) {
                              if (row.kind == to_string(SignKind::kUnpause)) continue;  // lifted by approvals only
+                             if (pause_covering(*pauses, row)) continue;
                              const json hold = json::parse(row.holds, nullptr, false);
                              if (!hold.is_object()) continue;
                              const policy::HoldStatus status = policy::hold_status(
@@ -832,6 +853,11 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              auto accepted = policy::verify_approval(row.request_key, row.decision_id, approval->verdict,
                                                                      approval->signature, eligible, row.requester,
                                                                      already, now);
+                             if (accepted && approval->by) {
+                               if (auto bound = policy::check_submitter(*accepted, *approval->by, row.requester); !bound) {
+                                 accepted = std::unexpected(bound.error());
+                               }
+                             }
                              if (!accepted) {
                                res.code = ApprovalOutcome::Code::kRefused;
                                res.error = accepted.error().message();
@@ -845,6 +871,10 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              json approval_record = {{"decision_id", row.decision_id},
                                                      {"approval", approval_json(*accepted)},
                                                      {"request_hash", hex_of(row.request_key)}};
+                             if (approval->by) {
+                               approval_record["by"] = {{"client", approval->by->client},
+                                                        {"approver", approval->by->approver ? json(*approval->by->approver) : json(nullptr)}};
+                             }
                              if (auto ok = w.append("approval", row.decision_id + "/approval/" + accepted->approver, now,
                                                     std::move(approval_record));
                                  !ok) {
@@ -852,6 +882,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              }
                              const policy::HoldStatus status = policy::hold_status(requirements, already, now);
                              policy::Effects effects;
+                             std::string paused_why;
                              const auto reservations = hold.value("reservations", json::array());
                              if (status.state == policy::HoldState::kApproved && row.kind == to_string(SignKind::kUnpause)) {
                                // Lifting a pause signs nothing: the approvers' quorum lifts it.
@@ -869,9 +900,17 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                }
                                pending_deltas[i] = -1;
                              } else if (status.state == policy::HoldState::kApproved) {
-                               auto released = release_hold(row, reservations, now, effects);
-                               if (!released) return std::unexpected(released.error());
-                               pending_deltas[i] = -1;
+                               // The quorum is met; the release waits while a pause covers the request
+                               // (the first batch after the unpause releases it).
+                               auto pauses = bridge_->pauses();
+                               if (!pauses) return std::unexpected(pauses.error());
+                               if (const auto scope = pause_covering(*pauses, row)) {
+                                 paused_why = "approved; the release waits for the pause of \"" + *scope + "\" to be lifted";
+                               } else {
+                                 auto released = release_hold(row, reservations, now, effects);
+                                 if (!released) return std::unexpected(released.error());
+                                 pending_deltas[i] = -1;
+                               }
                              } else if (status.state == policy::HoldState::kRejected ||
                                         status.state == policy::HoldState::kExpired) {
                                row.status = status.state == policy::HoldState::kRejected ? store::RequestStatus::kRejected
@@ -896,7 +935,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                              row.decision = decision_text;
                              res.code = ApprovalOutcome::Code::kAccepted;
                              res.request = outcome_of(row, false);
-                             res.request.hold["why"] = status.why;
+                             res.request.hold["why"] = paused_why.empty() ? status.why : paused_why;
                              return effects;
                            },
                            {}});

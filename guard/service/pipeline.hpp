@@ -182,7 +182,11 @@ class Pipeline {
   void evaluate(SigningRequest request, Done done);
   /// An approver's verdict on a held request: `signature` over policy::approval_digest(request
   /// digest, decision id, verdict).
-  void approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature, ApprovalDone done);
+  /// `by` is the authenticated client that submitted it: the approval counts only when that client
+  /// is bound to the approver whose key signed it and is not the requester (policy::check_submitter).
+  /// While a pause covers the request, the approval is recorded but the release waits for the unpause.
+  void approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature,
+               policy::Submitter by, ApprovalDone done);
   /// Records a refused request (authentication, role, rate) in the log. Fire and forget.
   void record_refusal(nlohmann::json refusal);
   /// Pauses bridge releases of `scope` (a route name, or "*": every signing request) at once: the
@@ -208,6 +212,9 @@ class Pipeline {
     policy::ApprovalVerdict verdict;
     codec::Bytes signature;
     ApprovalDone done;
+    /// Who submitted it. Replay of a log written before clients were bound to approvers has none: the
+    /// recorded approval was accepted then, and only its signature is checked again.
+    std::optional<policy::Submitter> by;
   };
   struct RefusalJob {
     nlohmann::json refusal;

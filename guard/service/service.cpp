@@ -196,8 +196,8 @@ class Service::Impl {
   void evaluate(const http::Request& request, const Client& client, const http::Respond& respond);
   void holds(const http::Request& request, const Client& client, const http::Respond& respond);
   void hold(const std::string& id, const Client& client, const http::Respond& respond);
-  void decide_hold(const http::Request& request, const std::string& id, policy::ApprovalVerdict verdict,
-                   const http::Respond& respond);
+  void decide_hold(const http::Request& request, const Client& client, const std::string& id,
+                   policy::ApprovalVerdict verdict, const http::Respond& respond);
   void decisions(const http::Request& request, const std::vector<std::string_view>& parts,
                  const http::Respond& respond);
   void log(const http::Request& request, const std::string& route, const std::vector<std::string_view>& parts,
@@ -351,7 +351,7 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     }
     if (route == "/v1/holds/{id}/approve" || route == "/v1/holds/{id}/reject") {
       if (!require(*client, {Role::kApprover}, request, respond)) return;
-      return decide_hold(request, std::string(parts[2]),
+      return decide_hold(request, *client, std::string(parts[2]),
                          parts[3] == "approve" ? policy::ApprovalVerdict::kApprove : policy::ApprovalVerdict::kReject,
                          respond);
     }
@@ -443,8 +443,8 @@ void Service::Impl::hold(const std::string& id, const Client& client, const http
   respond(json_response(200, h));
 }
 
-void Service::Impl::decide_hold(const http::Request& request, const std::string& id, policy::ApprovalVerdict verdict,
-                                const http::Respond& respond) {
+void Service::Impl::decide_hold(const http::Request& request, const Client& client, const std::string& id,
+                                policy::ApprovalVerdict verdict, const http::Respond& respond) {
   if (!plausible_id(id)) return respond(error_response(404, "not-found", "no hold " + id));
   auto body = codec::parse_json_strict(request.body, kMaxJsonDepth);
   if (!body) return respond(error_response(400, "bad-request", body.error().message()));
@@ -456,7 +456,8 @@ void Service::Impl::decide_hold(const http::Request& request, const std::string&
   }
   auto signature = codec::from_hex(body->at("signature").get<std::string>());
   if (!signature) return respond(error_response(400, "bad-request", "$.signature: " + signature.error().message()));
-  pipeline_.approve(id, verdict, std::move(*signature), [respond](ApprovalOutcome res) {
+  pipeline_.approve(id, verdict, std::move(*signature), policy::Submitter{client.name, client.approver},
+                    [respond](ApprovalOutcome res) {
     using Code = ApprovalOutcome::Code;
     switch (res.code) {
       case Code::kAccepted: {
@@ -471,6 +472,10 @@ void Service::Impl::decide_hold(const http::Request& request, const std::string&
         // bad signature for this hold.
         const std::string code = res.error.substr(0, res.error.find(':'));
         if (code == "duplicate") return respond(error_response(409, "conflict", "approval refused: " + res.error));
+        // The signature is good, but this client may not carry it.
+        if (code == "self-approval" || code == "not-bound") {
+          return respond(error_response(403, code, "approval refused: " + res.error));
+        }
         return respond(error_response(400, code, "approval refused: " + res.error));
       }
       case Code::kUnavailable: return respond(error_response(503, "unavailable", res.error));

@@ -40,6 +40,7 @@ check "token with an unknown word" 64 "$txguard" token old
 printf 'serve-test-passphrase-XYZ\n' >"$tmp/pw"
 check "keys new for the server" 0 "$txguard" keys new --out "$tmp/guard.json" --light --passphrase-file "$tmp/pw"
 printf 'wrong-passphrase\n' >"$tmp/wrong-pw"
+chmod 600 "$tmp/pw" "$tmp/wrong-pw"
 check "keys new for the decision log" 0 "$txguard" keys new --out "$tmp/log-key.json" --light --passphrase-file "$tmp/pw"
 
 write_config() { # extra JSON members (with a leading comma), keystore passphrase file
@@ -78,6 +79,16 @@ err_has "bad token digest" '$.clients[0].token_sha256'
 err_has "bad role" '$.clients[0].role'
 err_has "no passphrase source" '$.keystore'
 
+# Approver clients are bound to a policy approver: the older form without the binding is refused with
+# what to write instead; a binding must name an approver of the policy, once.
+write_config ''
+sed -i "s|\"role\": \"admin\"}|\"role\": \"admin\"}, {\"name\": \"alice-laptop\", \"token_sha256\": \"$(printf '%064d' 1)\", \"role\": \"approver\"}|" "$tmp/config.json"
+check "an approver client without its approver" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the binding is asked for" '$.clients[2].approver: required for role approver: write "approver": "<name>"'
+sed -i 's|"role": "approver"}|"role": "approver", "approver": "mallory"}|' "$tmp/config.json"
+check "an approver client bound to no approver of the policy" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the unknown approver is named" '$.clients[2].approver: "mallory" is not an approver of the policy'
+
 write_config '' pw guard.json
 check "the co-signing key as the log key" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "the log key is named" '$.decision_log.key: the log key must not be the co-signing key'
@@ -108,14 +119,35 @@ printf '{"txguard_policy": 1, "name": "x", "rules": [{"id": "r", "match": {"nons
 check "a policy with problems" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "the policy problem is named with its path" 'rules[0].match.nonsense'
 
-# A good configuration: it starts, answers, and stops cleanly on SIGTERM.
+# Key, passphrase and database files open to group or others stop start-up, each named with the fix.
 write_config ''
-(cd "$tmp" && exec "$txguard" serve --config "$tmp/config.json" >"$tmp/serve.out" 2>"$tmp/serve.err") &
+chmod 640 "$tmp/pw"
+chmod 644 "$tmp/guard.json"
+check "a passphrase file and a keystore readable by others" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the passphrase file is named with the fix" "\$.keystore.passphrase_file: $tmp/pw is open to group or others (mode 0640); fix: chmod 600 $tmp/pw"
+err_has "the keystore is named" "\$.keystore.file: $tmp/guard.json is open to group or others (mode 0644)"
+chmod 600 "$tmp/pw" "$tmp/guard.json"
+touch "$tmp/exposed.db" && chmod 604 "$tmp/exposed.db"
+sed -i 's/"database": "txguard.db"/"database": "exposed.db"/' "$tmp/config.json"
+check "a database readable by others" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the database is named" '$.database:'
+
+# A good configuration: it starts, answers, and stops cleanly on SIGTERM. The log key's passphrase
+# comes from the environment here: read once, removed and overwritten in the process's environment.
+write_config ''
+sed -i 's/"key": {"file": "log-key.json", "passphrase_file": "pw"}/"key": {"file": "log-key.json", "passphrase_env": "TXGUARD_TEST_LOG_PASSPHRASE"}/' "$tmp/config.json"
+(cd "$tmp" && ulimit -c unlimited 2>/dev/null; TXGUARD_TEST_LOG_PASSPHRASE=serve-test-passphrase-XYZ exec "$txguard" serve --config "$tmp/config.json" >"$tmp/serve.out" 2>"$tmp/serve.err") &
 server=$!
 for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/port" 2>/dev/null || echo 0)
 [ "$port" -gt 0 ]
 ok "the port file is written" $?
+grep -Eq '^Max core file size +0 +0 ' "/proc/$server/limits"
+ok "the server writes no core file: its core limit is 0 ($(grep 'core file' "/proc/$server/limits"))" $?
+! tr '\0' '\n' <"/proc/$server/environ" | grep -qF "serve-test-passphrase-XYZ"
+ok "the passphrase variable is gone from the server's environment" $?
+[ "$(stat -c %a "$tmp/txguard.db")" = 600 ]
+ok "the database the server created is the owner's alone (mode $(stat -c %a "$tmp/txguard.db"))" $?
 grep -q "listening on http://127.0.0.1:$port" "$tmp/serve.err"
 ok "the listening line names the port" $?
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
@@ -153,7 +185,7 @@ if [ "$port" -gt 0 ]; then
   sed -i "s/127.0.0.1:0/127.0.0.1:$port/" "$tmp/config.json"
   sed -i 's/"port_file": "port",//' "$tmp/config.json"
   sed -i 's/"database": "txguard.db"/"database": "other.db"/' "$tmp/config.json"
-  check "a port in use" 69 timeout 20 "$txguard" serve --config "$tmp/config.json"
+  check "a port in use" 69 env TXGUARD_TEST_LOG_PASSPHRASE=serve-test-passphrase-XYZ timeout 20 "$txguard" serve --config "$tmp/config.json"
 fi
 
 kill -TERM "$server"
@@ -168,6 +200,7 @@ ok "the passphrase appears in no output" $?
 # co-sign request it refused and the refused unpause (5 records), and a tree head signed at shutdown.
 # The replay must honour the pause that came before the first decision.
 log_key=$("$txguard" keys address "$tmp/log-key.json")
+sed -i 's/"passphrase_env": "TXGUARD_TEST_LOG_PASSPHRASE"/"passphrase_file": "pw"/' "$tmp/config.json"
 sed -i 's/"database": "other.db"/"database": "txguard.db"/' "$tmp/config.json"
 check "log export" 0 "$txguard" log export --config "$tmp/config.json" --out "$tmp/export"
 out_has "the export counts its records" 'exported 5 records'

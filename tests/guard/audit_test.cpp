@@ -128,8 +128,10 @@ struct Guard {
     const auto rsv = codec::sign_digest(digest, key(approver))->to_rsv(27);
     std::promise<service::ApprovalOutcome> done;
     auto future = done.get_future();
+    // Submitted by the client bound to that approver, named after it.
+    const std::string name = std::string_view(approver) == kAliceKey ? "alice" : std::string_view(approver) == kBobKey ? "bob" : "carol";
     pipeline->approve(held.decision_id, policy::ApprovalVerdict::kApprove, codec::Bytes(rsv.begin(), rsv.end()),
-                      [&done](service::ApprovalOutcome o) { done.set_value(std::move(o)); });
+                      policy::Submitter{name, name}, [&done](service::ApprovalOutcome o) { done.set_value(std::move(o)); });
     return future.get();
   }
 };

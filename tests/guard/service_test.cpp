@@ -20,6 +20,7 @@
 #include <fstream>
 #include <set>
 #include <future>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,13 +147,31 @@ struct Guard {
     auto p = Pipeline::start(options, set, signer);
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
     pipeline = std::move(*p);
+    make_service();
+  }
+
+  /// Binds `client` to the policy approver `approver` (as the config's "approver" would) from now on.
+  void bind(const std::string& client, const std::string& approver) {
+    bindings[client] = approver;
+    service.reset();
+    make_service();
+  }
+
+  std::map<std::string, std::string> bindings;  // overrides: client -> approver
+
+  void make_service() {
     ServiceOptions so;
     for (const auto& [name, role] : std::vector<std::pair<std::string, Role>>{{"ops", Role::kRequester},
                                                                              {"desk", Role::kRequester},
                                                                              {"alice", Role::kApprover},
+                                                                             {"bob", Role::kApprover},
+                                                                             {"carol", Role::kApprover},
                                                                              {"audit", Role::kAuditor},
                                                                              {"root", Role::kAdmin}}) {
-      so.clients.push_back(ClientConfig{name, token_digest("token-" + name), role});
+      // Each approver client is bound to the policy approver of its name.
+      so.clients.push_back(ClientConfig{name, token_digest("token-" + name), role,
+                                        role == Role::kApprover ? std::optional<std::string>(name) : std::nullopt});
+      if (bindings.contains(name)) so.clients.back().approver = bindings.at(name);
     }
     so.clock = [this] { return now.load(); };
     auto created = Service::create(so, *pipeline);
@@ -379,7 +398,7 @@ TEST_SUITE("service") {
     REQUIRE(held.status == 202);
     const std::string id = held.body.at("hold").at("id");
     REQUIRE(g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice").status == 200);
-    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "bob");
     REQUIRE(two.status == 200);
     CHECK(two.body.at("status") == "pending");
     CHECK(g.cosign(body).status == 202);
@@ -387,6 +406,81 @@ TEST_SUITE("service") {
     const Answer released = g.cosign(body);
     REQUIRE(released.status == 200);
     CHECK(recover(hash, released.body.at("signature")) == address_of(kGuardKey));
+  }
+
+  // Lifting a pause: POST /v1/bridge/unpause opens a hold that the policy's unpause approvers release.
+  void unpause(Guard& g) {
+    const Answer opened = g.call("POST", "/v1/bridge/unpause", "{}", "root");
+    REQUIRE(opened.status == 202);
+    const std::string id = opened.body.at("hold").at("id");
+    const auto hash = codec::from_hex_fixed<32>(opened.body.at("hold").at("request_hash").get<std::string>());
+    REQUIRE(hash.has_value());
+    const Answer lifted = g.call("POST", "/v1/holds/" + id + "/approve",
+                                 approval(kCarolKey, *hash, id, policy::ApprovalVerdict::kApprove), "carol");
+    REQUIRE(lifted.status == 200);
+    REQUIRE(lifted.body.at("status") == "approved");
+  }
+
+  json pausable_policy(json hold) {
+    json doc = policy_doc();
+    doc["rules"][1]["hold"] = std::move(hold);
+    doc["bridges"] = {{"unpause", {{"approvers", {"carol"}}, {"quorum", 1}}}};
+    return doc;
+  }
+
+  TEST_CASE("a pause stops the release of a hold whose delay ends while paused; the unpause releases it") {
+    Guard g(std::chrono::milliseconds{2000}, pausable_policy({{"delay", "1h"}}));
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    REQUIRE(g.cosign(body).status == 202);
+    REQUIRE(g.call("POST", "/v1/bridge/pause", json{{"reason", "incident"}}.dump(), "root").status == 200);
+    g.now += 2 * 3'600'000;
+    // Neither the sequencer's release of due holds nor the retry signs while paused.
+    const Answer retry = g.cosign(body);
+    CHECK(retry.status == 202);
+    CHECK_FALSE(retry.body.contains("signature"));
+    CHECK(retry.body.at("hold").at("status") == "pending");
+    g.restart();
+    CHECK(g.cosign(body).status == 202);
+    unpause(g);
+    const Answer released = g.cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(recover(hash_of(body), released.body.at("signature")) == address_of(kGuardKey));
+  }
+
+  TEST_CASE("a pause stops the release of a hold approved while paused: the approvals are recorded, the release waits") {
+    Guard g(std::chrono::milliseconds{2000},
+            pausable_policy({{"approvers", {"alice", "bob"}}, {"quorum", 2}, {"expires", "2h"}}));
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    REQUIRE(g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice").status == 200);
+    REQUIRE(g.call("POST", "/v1/bridge/pause", json{{"reason", "incident"}}.dump(), "root").status == 200);
+    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "bob");
+    REQUIRE(two.status == 200);
+    CHECK(two.body.at("status") == "pending");
+    CHECK(two.body.at("approvals").size() == 2);
+    CHECK(two.body.at("why").get<std::string>().find("waits for the pause") != std::string::npos);
+    const Answer retry = g.cosign(body);
+    CHECK(retry.status == 202);
+    CHECK_FALSE(retry.body.contains("signature"));
+    unpause(g);
+    const Answer released = g.cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(recover(hash, released.body.at("signature")) == address_of(kGuardKey));
+  }
+
+  TEST_CASE("a signature that left before a pause is returned again on retry during the pause") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 10, 1);
+    const Answer signed_before = g.cosign(body);
+    REQUIRE(signed_before.status == 200);
+    REQUIRE(g.call("POST", "/v1/bridge/pause", json{{"reason", "incident"}}.dump(), "root").status == 200);
+    const Answer retry = g.cosign(body);
+    REQUIRE(retry.status == 200);
+    CHECK(retry.body.at("signature") == signed_before.body.at("signature"));
+    CHECK(g.cosign(usdc_body(kCustomer, 11, 2)).status == 403);
   }
 
   TEST_CASE("a hold without approvers must not name a quorum, and its delay must end before it expires") {
@@ -440,7 +534,7 @@ TEST_SUITE("service") {
     CHECK(g.cosign(body).status == 202);
 
     const Answer two = g.call("POST", "/v1/holds/" + id + "/approve",
-                              approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+                              approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "bob");
     REQUIRE(two.status == 200);
     CHECK(two.body.at("status") == "approved");
     CHECK_FALSE(two.body.contains("signature"));  // released to the requester, not the approver
@@ -453,6 +547,62 @@ TEST_SUITE("service") {
     CHECK(view.body.at("signature") == released.body.at("signature"));
     // The reservation became a debit, once.
     CHECK(daily_used(g) == "150000000000");
+  }
+
+  TEST_CASE("an approval counts only from the client bound to the approver whose key signed it") {
+    Guard g;
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    // Bob's valid signature through alice's token, and alice's through the admin's (bound to no approver).
+    const Answer through_alice = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    CHECK(through_alice.status == 403);
+    CHECK(through_alice.body.at("error").at("code") == "not-bound");
+    const Answer through_admin = g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "root");
+    CHECK(through_admin.status == 403);
+    CHECK(through_admin.body.at("error").at("code") == "not-bound");
+    // A rejection is no different: carol's key through bob's token does not end the hold.
+    CHECK(g.call("POST", "/v1/holds/" + id + "/reject", approval(kCarolKey, hash, id, policy::ApprovalVerdict::kReject), "bob").status == 403);
+    const Answer view = g.call("GET", "/v1/holds/" + id, "", "ops");
+    CHECK(view.body.at("status") == "pending");
+    CHECK(view.body.at("approvals").empty());
+    // Through their own clients, both count.
+    REQUIRE(g.call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice").status == 200);
+    const Answer two = g.call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "bob");
+    REQUIRE(two.status == 200);
+    CHECK(two.body.at("status") == "approved");
+    // The log names the client that submitted each approval.
+    const Answer records = g.call("GET", "/v1/decisions?from=0&limit=100", "", "audit");
+    REQUIRE(records.status == 200);
+    std::set<std::string> submitted_by;
+    for (const auto& r : records.body.at("decisions")) {
+      if (r.at("kind") == "approval") submitted_by.insert(r.at("record").at("by").at("client").get<std::string>());
+    }
+    CHECK(submitted_by == std::set<std::string>{"alice", "bob"});
+  }
+
+  TEST_CASE("a client that requested can never approve the same request, whatever its role") {
+    Guard g;
+    // The admin may request, and is bound to carol here: it still cannot approve its own request.
+    g.bind("root", "carol");
+    g.bind("carol", "nobody");
+    const json body = usdc_body(kCustomer, 150'000, 2);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = g.cosign(body, "root");
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    const Answer own = g.call("POST", "/v1/holds/" + id + "/approve", approval(kCarolKey, hash, id, policy::ApprovalVerdict::kApprove), "root");
+    CHECK(own.status == 403);
+    CHECK(own.body.at("error").at("code") == "self-approval");
+    // A request of someone else: the admin's binding to carol counts there.
+    const json other = usdc_body(kCustomer, 150'000, 3);
+    const Answer held_other = g.cosign(other, "ops");
+    REQUIRE(held_other.status == 202);
+    const std::string other_id = held_other.body.at("hold").at("id");
+    CHECK(g.call("POST", "/v1/holds/" + other_id + "/approve",
+                 approval(kCarolKey, hash_of(other), other_id, policy::ApprovalVerdict::kApprove), "root").status == 200);
   }
 
   TEST_CASE("approvals that do not count: a stranger's key, a signature over another request, after the end") {
@@ -494,7 +644,7 @@ TEST_SUITE("service") {
     REQUIRE(held.status == 202);
     const std::string id = held.body.at("hold").at("id");
     const Answer rejected = g.call("POST", "/v1/holds/" + id + "/reject",
-                                   approval(kCarolKey, hash, id, policy::ApprovalVerdict::kReject), "alice");
+                                   approval(kCarolKey, hash, id, policy::ApprovalVerdict::kReject), "carol");
     REQUIRE(rejected.status == 200);
     CHECK(rejected.body.at("status") == "rejected");
     const Answer retry = g.cosign(body);
@@ -737,7 +887,7 @@ TEST_SUITE("service") {
   TEST_CASE("the per-client request rate is enforced with 429") {
     Guard g;
     ServiceOptions so;
-    so.clients.push_back(ClientConfig{"ops", token_digest("token-ops"), Role::kRequester});
+    so.clients.push_back(ClientConfig{"ops", token_digest("token-ops"), Role::kRequester, std::nullopt});
     so.requests_per_second = 0.001;
     so.burst = 2;
     so.clock = [&g] { return g.now.load(); };

@@ -90,7 +90,9 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
   const clientRoles = { ops: 'requester', alice: 'approver', bob: 'approver', carol: 'approver', audit: 'auditor', root: 'admin' };
   const tokens = {};
   for (const name of Object.keys(clientRoles)) tokens[name] = `tg_${name}_${randomBytes(24).toString('hex')}`;
-  const clients = Object.entries(clientRoles).map(([name, role]) => ({ name, token_sha256: sha256Hex(tokens[name]), role }));
+  // Each approver client is bound to the policy approver of its name: an approval counts only from it.
+  const clients = Object.entries(clientRoles).map(([name, role]) =>
+    ({ name, token_sha256: sha256Hex(tokens[name]), role, ...(role === 'approver' ? { approver: name } : {}) }));
 
   const wallets = {
     'guard-eoa': { chain: 'anvil', address: guardAddress, kind: 'account' },

@@ -148,6 +148,18 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(res.json?.hold?.id, hold.id, 'the same hold');
   });
 
+  await checks.check('bob\'s approval is refused (403 not-bound) from any client but bob\'s own: alice\'s token, the admin\'s token', async () => {
+    const bobSig = await signApproval(APPROVERS.bob.key, hold.approval, 'approve');
+    for (const token of ['alice', 'root']) {
+      const res = await approve('bob', bobSig, token);
+      expectEqual(res.status, 403, `status with ${token}'s token (${describeResponse(res)})`);
+      expectEqual(res.json?.error?.code, 'not-bound', `error code with ${token}'s token`);
+    }
+    const h = await current();
+    expectEqual(h?.status, 'pending', 'still pending');
+    expectEqual(approvalCount(h), 1, 'still one approval');
+  });
+
   await checks.check('bob approves: the hold is approved', async () => {
     const res = await approve('bob', await signApproval(APPROVERS.bob.key, hold.approval, 'approve'));
     expectEqual(res.status, 200, `status (${describeResponse(res)})`);
