@@ -619,6 +619,22 @@ class Loader {
         problem(path, "the same wallet as another entry", "declare each (chain, address) once");
         continue;
       }
+      // A Safe before 1.3.0 has no chainId in its signing domain: one owner signature is valid on every
+      // chain, so once-only cannot tell its chains apart (its nonces are claimed on all chains at once).
+      if (spec.safe && spec.safe_version && !codec::domain_has_chain_id(*spec.safe_version)) {
+        const auto twin = std::find_if(p_.wallets.begin(), p_.wallets.end(), [&](const WalletSpec& other) {
+          return other.safe && other.address == spec.address && other.safe_version &&
+                 !codec::domain_has_chain_id(*other.safe_version);
+        });
+        if (twin != p_.wallets.end()) {
+          problem(path + ".chain",
+                  "Safe " + codec::to_checksum(spec.address) + " is also declared as wallet " + in_quotes(twin->name) +
+                      " on another chain; its version (" + std::string(codec::to_string(*spec.safe_version)) +
+                      ") signs one hash valid on every chain",
+                  "declare a Safe 1.1.1 or 1.2.0 on one chain only");
+          continue;
+        }
+      }
       p_.wallets.push_back(std::move(spec));
     }
   }

@@ -20,6 +20,15 @@ std::unexpected<HttpError> bad(std::string message, std::string code = "bad-requ
 
 std::string lower_hex(const codec::Address& a) { return codec::to_hex(a.view()); }
 
+// The once-only key of a Safe transaction: (chain, Safe, nonce). A Safe whose domain has no chainId
+// (1.1.1, 1.2.0) gets one safeTxHash, and so one signature, valid on every chain: its key has no chain
+// ("*"), so a second transaction at that nonce is refused whatever chain it names.
+store::Claim safe_claim(codec::SafeVersion version, const codec::U256& chain_id, const codec::Address& safe,
+                        const codec::U256& nonce) {
+  return store::Claim{codec::domain_has_chain_id(version) ? codec::to_decimal(chain_id) : std::string(store::kAnyChain),
+                      lower_hex(safe), codec::to_decimal(nonce)};
+}
+
 // The request kind the guard signs for a decoded Safe transaction.
 std::expected<SigningRequest, HttpError> safe_request_from_json(json object, const policy::Policy& policy,
                                                                  const std::string& requester, const std::string& at) {
@@ -58,8 +67,7 @@ std::expected<SigningRequest, HttpError> safe_request_from_json(json object, con
   out.requester = requester;
   out.intent = std::move(*intent);
   out.digest = hash;
-  out.claim = store::Claim{codec::to_decimal(parsed->domain.chain_id), lower_hex(parsed->domain.safe),
-                           codec::to_decimal(parsed->tx.nonce)};
+  out.claim = safe_claim(parsed->domain.version, parsed->domain.chain_id, parsed->domain.safe, parsed->tx.nonce);
   out.payload = std::move(object);
   return out;
 }
@@ -243,11 +251,11 @@ std::expected<SigningRequest, HttpError> typed_data_request(const json& data, co
   out.intent = std::move(*intent);
   out.digest = typed->digest;
   // A SafeTx message signs the same safeTxHash as POST /v1/safe/cosign: the same once-only claim.
-  if (!out.intent.safe_txs.empty() && out.intent.chain_id) {
+  if (!out.intent.safe_txs.empty()) {
     const codec::SafeTxEntry& entry = out.intent.safe_txs.front();
-    if (entry.safe_tx_hash && *entry.safe_tx_hash == out.digest) {
-      out.claim = store::Claim{codec::to_decimal(*out.intent.chain_id), lower_hex(entry.safe),
-                               codec::to_decimal(entry.tx.nonce)};
+    if (entry.safe_tx_hash && *entry.safe_tx_hash == out.digest && entry.version &&
+        (out.intent.chain_id || !codec::domain_has_chain_id(*entry.version))) {
+      out.claim = safe_claim(*entry.version, out.intent.chain_id.value_or(codec::U256(0)), entry.safe, entry.tx.nonce);
     }
   }
   out.payload = {{"typed_data", object}, {"signer", codec::to_checksum(guard)}};

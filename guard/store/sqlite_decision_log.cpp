@@ -513,9 +513,16 @@ StateResult<codec::Hash32> DecisionLogWriter::put_document(std::string_view kind
 
 StateResult<void> DecisionLogWriter::put(const RequestRow& row) {
   static constexpr const char* kSql =
-      "INSERT OR REPLACE INTO requests(decision_id, request_key, kind, requester, at_ms, status, decision, holds, "
+      // An update of the same decision, or a new row; never a REPLACE: on a conflict with the live-claim
+      // index REPLACE would delete the other live row (and so its once-only claim) instead of refusing.
+      "INSERT INTO requests(decision_id, request_key, kind, requester, at_ms, status, decision, holds, "
       "approvals, signature, payload, chain, account, nonce, expires_ms) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(decision_id) DO UPDATE SET request_key = excluded.request_key, kind = excluded.kind, "
+      "requester = excluded.requester, at_ms = excluded.at_ms, status = excluded.status, decision = excluded.decision, "
+      "holds = excluded.holds, approvals = excluded.approvals, signature = excluded.signature, "
+      "payload = excluded.payload, chain = excluded.chain, account = excluded.account, nonce = excluded.nonce, "
+      "expires_ms = excluded.expires_ms";
   auto stmt = prepare(kSql);
   if (!stmt) return std::unexpected(stmt.error());
   sqlite3_stmt* s = *stmt;

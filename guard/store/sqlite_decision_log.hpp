@@ -56,8 +56,12 @@ std::optional<RequestStatus> parse_request_status(std::string_view text) noexcep
 
 /// Once-only key: what an account may sign once per nonce. Canonical text forms: chain and nonce in
 /// decimal, account lower-case 0x hex.
+/// The chain of a claim that holds on every chain: a Safe 1.1.1 or 1.2.0 transaction, whose hash (and so
+/// whose signature) does not depend on the chain.
+inline constexpr std::string_view kAnyChain = "*";
+
 struct Claim {
-  std::string chain;
+  std::string chain;  // decimal chain id, or kAnyChain
   std::string account;
   std::string nonce;
 };

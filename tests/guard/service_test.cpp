@@ -309,6 +309,45 @@ TEST_SUITE("service") {
     CHECK(g.cosign(usdc_body(kCustomer, 6, 4)).status == 200);
   }
 
+  TEST_CASE("once only for a Safe 1.1.1: its one signature is valid on every chain, so a nonce signed on one chain is taken on all") {
+    json doc = policy_doc();
+    doc["wallets"]["hot"]["safe_version"] = "1.1.1";
+    doc["rules"].push_back({{"id", "calls"}, {"match", {{"leg", "call"}}}, {"effect", "allow"}, {"lifts", {"unknown-selector"}}});
+    Guard g(std::chrono::milliseconds{2000}, doc);
+    json first = safe_body(kCustomer, "0x12345678", 5);
+    const Answer signed_first = g.cosign(first);
+    REQUIRE_MESSAGE(signed_first.status == 200, signed_first.text);
+    // Another transaction at nonce 5 under another chain id: the Safe would accept a signature of it on
+    // chain 1 too (no chainId in its domain), so it is refused, never signed.
+    json other = safe_body(kAttacker, "0x87654321", 5);
+    other["chainId"] = 2;
+    other["safeVersion"] = "1.1.1";
+    const Answer refused = g.cosign(other);
+    REQUIRE(refused.status == 403);
+    CHECK(codes(refused.body.at("decision")) == std::vector<std::string>{"nonce-already-signed"});
+    CHECK_FALSE(refused.body.contains("signature"));
+  }
+
+  TEST_CASE("a policy declaring one Safe 1.1.1 or 1.2.0 on two chains is refused at load, saying why") {
+    const auto problems_of = [](const std::string& version) {
+      json doc = policy_doc();
+      doc["chains"]["gnosis"] = {{"id", 100}};
+      doc["wallets"]["hot"]["safe_version"] = version;
+      doc["wallets"]["hot-gnosis"] = {{"chain", "gnosis"}, {"address", cs(kSafe)}, {"kind", "safe"}, {"safe_version", version}};
+      auto loaded = policy::load_policy(doc.dump(), [](const std::string&) -> std::expected<std::string, std::string> {
+        return std::unexpected(std::string("no file"));
+      });
+      return loaded ? std::vector<policy::PolicyProblem>{} : loaded.error();
+    };
+    for (const char* version : {"1.1.1", "1.2.0"}) {
+      const auto problems = problems_of(version);
+      REQUIRE(problems.size() == 1);
+      CHECK(problems.front().path == "$.wallets.hot-gnosis.chain");
+      CHECK(problems.front().message().find("signs one hash valid on every chain") != std::string::npos);
+    }
+    CHECK(problems_of("1.3.0").empty());
+  }
+
   TEST_CASE("a denied request does not take its nonce: a corrected request at that nonce can be signed") {
     Guard g;
     CHECK(g.cosign(usdc_body(kSanctioned, 5, 0)).status == 403);
