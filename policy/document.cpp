@@ -58,6 +58,7 @@ std::string_view to_string(LegKind k) noexcept {
     case LegKind::kConfigurationChange: return "configuration-change";
     case LegKind::kCall: return "call";
     case LegKind::kMessage: return "message";
+    case LegKind::kFee: return "fee";
   }
   return "unknown";
 }
@@ -798,13 +799,14 @@ class Loader {
     if (m.contains("leg")) {
       for (const auto& [item, ipath] : one_or_many(m["leg"], path + ".leg")) {
         bool found = false;
-        for (auto k : {LegKind::kTransfer, LegKind::kGrant, LegKind::kConfigurationChange, LegKind::kCall, LegKind::kMessage}) {
+        for (auto k : {LegKind::kTransfer, LegKind::kGrant, LegKind::kConfigurationChange, LegKind::kCall, LegKind::kMessage,
+                       LegKind::kFee}) {
           if (*item == to_string(k)) {
             out.legs.push_back(k);
             found = true;
           }
         }
-        if (!found) problem(ipath, "unknown leg kind " + item->dump(), "use transfer, grant, configuration-change, call or message");
+        if (!found) problem(ipath, "unknown leg kind " + item->dump(), "use transfer, grant, configuration-change, call, message or fee");
       }
     }
     if (m.contains("grant")) {

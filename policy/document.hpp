@@ -92,9 +92,11 @@ std::optional<Protection> parse_protection(std::string_view name) noexcept;
 enum class RuleEffect { kAllow, kDeny, kHold };  // a rule's effect
 std::string_view to_string(RuleEffect e) noexcept;  // "allow", "deny", "hold"
 
-enum class LegKind { kTransfer, kGrant, kConfigurationChange, kCall, kMessage };
+enum class LegKind { kTransfer, kGrant, kConfigurationChange, kCall, kMessage, kFee };
 /// "transfer", "grant", "configuration-change", "call", "message" (typed data that is none of the
-/// others: signed as is, allowed only by a rule that matches leg "message").
+/// others: signed as is, allowed only by a rule that matches leg "message"), "fee" (the most a
+/// transaction of the guard's own account can pay for gas: gas limit x max fee per gas (gas price
+/// before EIP-1559), plus its blob gas; native coin leaving the account, so rules and limits see it).
 std::string_view to_string(LegKind k) noexcept;
 
 enum class CompareOp { kEq, kNe, kLt, kLe, kGt, kGe };

@@ -35,7 +35,25 @@ bool is_container_delegatecall(const codec::Grant& g, const Intent& intent, cons
   return std::find(allowed.begin(), allowed.end(), *g.grantee) != allowed.end();
 }
 
+// Legs whose amount leaves the wallet: token and USD limits count them.
+bool moves_value(LegKind kind) { return kind == LegKind::kTransfer || kind == LegKind::kFee; }
+
 std::string short_address(const std::optional<Address>& a) { return a ? codec::to_checksum(*a) : "(unknown)"; }
+
+// The most a transaction can pay for gas: gas limit x max fee per gas (the gas price for types 0 and 1),
+// plus, for a blob transaction, its blob gas (131072 per blob) x max fee per blob gas. Saturates at
+// 2^256-1: a fee that large is judged as unbounded, never wrapped.
+U256 max_fee_of(const codec::Transaction& txn) {
+  using Wide = boost::multiprecision::cpp_int;
+  constexpr std::uint64_t kGasPerBlob = 131'072;
+  const bool legacy_fees = txn.type == codec::TxnType::kLegacy || txn.type == codec::TxnType::kAccessList;
+  Wide fee = Wide(txn.gas_limit) * Wide(legacy_fees ? txn.gas_price : txn.max_fee_per_gas);
+  if (txn.type == codec::TxnType::kBlob) {
+    fee += Wide(kGasPerBlob) * Wide(txn.blob_versioned_hashes.size()) * Wide(txn.max_fee_per_blob_gas);
+  }
+  if (fee > Wide(kMaxU256)) return kMaxU256;
+  return U256(fee);
+}
 
 }  // namespace
 
@@ -111,6 +129,14 @@ std::vector<Leg> legs_of(const Intent& intent, const Policy& policy) {
     if (creation) leg.protections.push_back(Protection::kContractCreation);
     leg.undecodable = c.decode_error.has_value();
     keyed.push_back({i + 1, 2, i, std::move(leg)});
+  }
+  // A transaction of the guard's own account pays its gas in the native coin: a leg of its own, first.
+  if (intent.kind == codec::RequestKind::kTransaction && intent.transaction) {
+    Leg leg;
+    leg.kind = LegKind::kFee;
+    leg.asset = policy.find_asset(chain, std::nullopt);
+    leg.amount = max_fee_of(*intent.transaction);
+    keyed.push_back({0, 0, 0, std::move(leg)});
   }
   if (keyed.empty() && (intent.kind == codec::RequestKind::kTypedData || intent.kind == codec::RequestKind::kMessage)) {
     Leg leg;
@@ -233,6 +259,11 @@ class Evaluator {
     }
     auto it = prices_.prices.find(asset.name);
     if (it == prices_.prices.end()) return {nullptr, "no price for " + asset.name + " in the price table"};
+    // A price from the future would never go stale: beyond a clock skew it counts as missing.
+    if (it->second.at_ms > input_.now_ms + kMaxPriceClockSkewMs) {
+      return {nullptr, "the price of " + asset.name + " is dated " + format_time(it->second.at_ms) +
+                           ", in the future: the price source's clock or the table is wrong"};
+    }
     const TimeMs age = input_.now_ms - it->second.at_ms;
     if (age > policy_.prices.max_age_ms) {
       return {nullptr, "the price of " + asset.name + " is from " + format_time(it->second.at_ms) + ", older than " +
@@ -462,6 +493,9 @@ class Evaluator {
              " to " + short_address(t.to);
     } else if (leg.grant) {
       out += " " + std::string(codec::to_string(intent_.grants[*leg.grant].kind)) + " to " + short_address(leg.counterparty);
+    } else if (leg.kind == LegKind::kFee) {
+      out += " of at most " + codec::to_decimal(leg.amount.value_or(0)) + " " +
+             (leg.asset ? policy_.assets[*leg.asset].name : std::string("native")) + " (base units) for gas";
     } else if (leg.call) {
       const auto& c = intent_.calls[*leg.call];
       out += c.operation == codec::Operation::kDelegateCall ? " DELEGATECALL to " : " to ";
@@ -528,7 +562,7 @@ class Evaluator {
       if (rule.effect == RuleEffect::kAllow && m.result == Tri::kUnknown && !m.needs_price) continue;
       // A USD limit also needs the price.
       bool usd_limit = false;
-      for (auto l : rule.limits) usd_limit = usd_limit || (policy_.limits[l].unit == LimitUnit::kUsd && leg.kind == LegKind::kTransfer);
+      for (auto l : rule.limits) usd_limit = usd_limit || (policy_.limits[l].unit == LimitUnit::kUsd && moves_value(leg.kind));
       if (usd_limit && !m.needs_price && !usd) {
         auto v = usd_of(leg);
         if (v) usd = *v;
@@ -603,8 +637,8 @@ class Evaluator {
         U256 amount;
         if (spec.unit == LimitUnit::kCount) {
           amount = 1000;
-        } else if (ld.leg.kind != LegKind::kTransfer) {
-          continue;  // token and USD limits count value moved; grants and calls count in count limits
+        } else if (!moves_value(ld.leg.kind)) {
+          continue;  // token and USD limits count value moved (transfers, fees); grants and calls count in count limits
         } else if (spec.unit == LimitUnit::kAsset) {
           if (ld.leg.asset != spec.asset || !ld.leg.amount) continue;
           amount = *ld.leg.amount;

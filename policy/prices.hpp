@@ -5,7 +5,9 @@
 //               "USDC": {"usd": "1.0001",  "at": 1795341600000}}}
 // Keys are the policy's asset names; "usd" is the price of one whole unit as a decimal string; "at"
 // is when the price was observed (RFC 3339 UTC or unix milliseconds). The policy says how old a price
-// may be (prices.max_age); an older or absent price never lets a USD condition or limit pass.
+// may be (prices.max_age); an older or absent price never lets a USD condition or limit pass, and
+// neither does a price dated more than kMaxPriceClockSkewMs after the decision's time (it would never
+// go stale).
 //
 // Every decision records the hash of the table it used, and the prices it read, so a replay uses
 // the same prices.
@@ -22,6 +24,10 @@
 #include "policy/units.hpp"
 
 namespace txguard::policy {
+
+/// How far a price's "at" may be ahead of the decision's time (the feed's clock and the guard's may
+/// differ a little); further ahead, the price counts as missing.
+inline constexpr TimeMs kMaxPriceClockSkewMs = 60'000;
 
 struct Price {
   Decimal usd;        // per whole unit

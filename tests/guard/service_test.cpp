@@ -90,6 +90,9 @@ json policy_doc() {
                      {"hold", {{"approvers", {"alice", "bob", "carol"}}, {"quorum", 2}, {"expires", "1h"}}},
                      {"limits", {"daily-usd"}}},
                     {{"id", "withdrawal"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"},
+                     {"limits", {"daily-usd"}}},
+                    // The guard's own transactions pay gas: up to 100 USD of it, counted in the window.
+                    {{"id", "gas"}, {"match", {{"leg", "fee"}, {"usd", {{"<=", "100"}}}}}, {"effect", "allow"},
                      {"limits", {"daily-usd"}}}})}};
 }
 

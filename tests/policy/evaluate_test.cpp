@@ -493,7 +493,74 @@ TEST_SUITE("evaluate: wallets") {
 
   TEST_CASE("a transaction from a declared account is judged by the rules") {
     const Intent intent = intent_of(txguard::test::transaction(kOps, kUsdc, erc20_transfer(kCold, 1)));
-    CHECK(judge(load(base_policy()), intent).rule == "sweep-to-cold");
+    json doc = base_policy();
+    doc["rules"].push_back({{"id", "gas"}, {"match", {{"leg", "fee"}}}, {"effect", "allow"}});
+    const Decision d = judge(load(doc), intent);
+    CHECK(d.verdict == Verdict::kAllow);
+    REQUIRE(d.legs.size() == 2);
+    CHECK(d.legs[0].rule == "gas");
+    CHECK(d.legs[1].rule == "sweep-to-cold");
+  }
+
+  TEST_CASE("an account transaction's most it can pay for gas is a fee leg: without a rule for it, nothing is signed") {
+    // 100,000 gas x 30 gwei.
+    const Intent intent = intent_of(txguard::test::transaction(kOps, kUsdc, erc20_transfer(kCold, 1)));
+    const Decision d = judge(load(base_policy()), intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    REQUIRE_FALSE(d.legs.empty());
+    CHECK(d.legs[0].leg.kind == LegKind::kFee);
+    CHECK(d.legs[0].leg.amount == U256("3000000000000000"));
+    CHECK(reason_of(d, "no-matching-rule").message.find("fee of at most 3000000000000000 ETH") != std::string::npos);
+    // A Safe transaction pays no gas from the Safe (the executor does): no fee leg.
+    const Decision safe = judge(load(base_policy()), usdc_to(kCold, 1));
+    CHECK(std::none_of(safe.legs.begin(), safe.legs.end(), [](const LegDecision& l) { return l.leg.kind == LegKind::kFee; }));
+  }
+
+  TEST_CASE("the fee counts as native spend in the limits it is judged under") {
+    json doc = base_policy();
+    doc["limits"]["eth-daily"] = {{"window", "24h"}, {"max", "0.004"}, {"asset", "ETH"}, {"per", {"wallet"}}};
+    doc["rules"].push_back({{"id", "gas"}, {"match", {{"leg", "fee"}}}, {"effect", "allow"}, {"limits", {"eth-daily"}}});
+    doc["rules"][3]["limits"] = {"eth-daily"};  // withdrawals: ETH sent counts in the same window
+    const Policy p = load(doc);
+    auto prices = parse_price_table(json{{"prices", {{"ETH", {{"usd", "3000"}, {"at", kNow}}}}}}.dump());
+    REQUIRE(prices.has_value());
+    EmptyStateView empty;
+    // 0.003 ETH of gas and 0.001 ETH of value fit in 0.004 ETH; with 0.002 ETH of value they do not.
+    CHECK(judge(p, intent_of(txguard::test::transaction(kOps, kCustomer, {}, U256(1'000'000'000'000'000ULL))), empty,
+                *prices).verdict == Verdict::kAllow);
+    const Decision over =
+        judge(p, intent_of(txguard::test::transaction(kOps, kCustomer, {}, U256(2'000'000'000'000'000ULL))), empty, *prices);
+    CHECK(over.verdict == Verdict::kDeny);
+    CHECK(has_reason(over, "limit-exceeded"));
+    // In USD: 0.003 ETH at 3,000 USD is 9 USD of the daily-usd window.
+    json usd = base_policy();
+    usd["rules"].push_back({{"id", "gas"}, {"match", {{"leg", "fee"}, {"usd", {{"<=", "10"}}}}}, {"effect", "allow"}, {"limits", {"daily-usd"}}});
+    const Decision priced = judge(load(usd), intent_of(txguard::test::transaction(kOps, kUsdc, erc20_transfer(kCold, 1))), empty, *prices);
+    CHECK(priced.verdict == Verdict::kAllow);
+    REQUIRE(priced.legs[0].usd_micro.has_value());
+    CHECK(*priced.legs[0].usd_micro == U256(9'000'000));
+    // 10,000 gwei per gas is 3,000 USD of gas: over the rule's 10 USD, no rule allows it.
+    auto dear = txguard::test::transaction(kOps, kUsdc, erc20_transfer(kCold, 1));
+    dear.max_fee_per_gas = U256(10'000'000'000'000ULL);
+    CHECK(judge(load(usd), intent_of(dear), empty, *prices).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("a blob transaction's fee includes its blob gas; a fee beyond 2^256 is judged unbounded, never wrapped") {
+    auto blob = txguard::test::transaction(kOps, kCustomer, {});
+    blob.type = TxnType::kBlob;
+    blob.blob_versioned_hashes.resize(2);
+    blob.max_fee_per_blob_gas = 1'000'000'000ULL;
+    const Decision d = judge(load(base_policy()), intent_of(blob));
+    REQUIRE_FALSE(d.legs.empty());
+    // 100,000 x 30 gwei + 2 x 131,072 x 1 gwei.
+    CHECK(d.legs[0].leg.amount == U256("3262144000000000"));
+    auto legacy = txguard::test::transaction(kOps, kCustomer, {});
+    legacy.type = TxnType::kLegacy;
+    legacy.gas_price = kMax;
+    const Decision huge = judge(load(base_policy()), intent_of(legacy));
+    REQUIRE_FALSE(huge.legs.empty());
+    CHECK(huge.legs[0].leg.amount == kMax);
+    CHECK(huge.verdict == Verdict::kDeny);
   }
 }
 
@@ -536,6 +603,19 @@ TEST_SUITE("evaluate: USD prices") {
     const Decision denied = judge(load(with_rules(base_policy(), rules)), eth, empty, PriceTable{});
     CHECK(denied.verdict == Verdict::kDeny);
     CHECK(has_reason(denied, "price-unavailable"));
+  }
+
+  TEST_CASE("a price dated in the future is refused: it would never go stale") {
+    const Policy p = load(base_policy());
+    EmptyStateView empty;
+    const Intent eth = safe_intent(kCustomer, {}, Operation::kCall, kEther);
+    const Decision ahead = judge(p, eth, empty, eth_price("3000", kNow + 61'000));
+    CHECK(ahead.verdict == Verdict::kDeny);
+    CHECK(has_reason(ahead, "price-unavailable"));
+    const Decision far_ahead = judge(p, eth, empty, eth_price("3000", kNow + 365LL * 86'400'000));
+    CHECK(far_ahead.verdict == Verdict::kDeny);
+    // A feed's clock a little ahead of the guard's (up to a minute) still counts.
+    CHECK(judge(p, eth, empty, eth_price("3000", kNow + 60'000)).verdict == Verdict::kAllow);
   }
 
   TEST_CASE("a deny rule whose USD condition cannot be computed matches") {

@@ -119,6 +119,8 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
         { id: 'large-withdrawal', match: { leg: 'transfer', asset: ['ETH', 'TKN'], usd: { '>': HOLD_ABOVE_USD.toString() } },
           effect: 'hold', hold: { approvers: ['alice', 'bob', 'carol'], quorum: 2, expires: '1h' } },
         { id: 'withdrawal', match: { leg: 'transfer', asset: ['ETH', 'TKN'] }, effect: 'allow' },
+        // The guard's own transactions pay for gas: a fee leg, judged and counted like ETH sent.
+        { id: 'gas', match: { leg: 'fee', asset: 'ETH' }, effect: 'allow' },
       ],
     };
   }
