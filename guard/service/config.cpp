@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <set>
@@ -112,6 +113,54 @@ KeystoreConfig keystore_config(Checker& c, const json& parent, const std::string
     }
   }
   return out;
+}
+
+}  // namespace
+
+namespace {
+
+// A bridge source endpoint as far as independence goes: whether it uses TLS, whether it is on this
+// machine, and which source it is (its host; on loopback, its port too: each local node is its own).
+struct Endpoint {
+  bool tls = false;
+  bool loopback = false;
+  std::string source;
+};
+
+std::optional<Endpoint> parse_endpoint(const std::string& url) {
+  Endpoint e;
+  std::string_view rest(url);
+  if (rest.starts_with("https://")) {
+    e.tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string host;
+  std::string port;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return std::nullopt;
+      port = std::string(authority.substr(close + 2));
+    }
+  } else {
+    const auto colon = authority.find(':');
+    host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
+  }
+  if (host.empty()) return std::nullopt;
+  for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  e.loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (port.empty()) port = e.tls ? "443" : "80";
+  e.source = e.loopback ? "loopback port " + port : host;
+  return e;
 }
 
 }  // namespace
@@ -277,7 +326,11 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
     if (!b.is_object()) {
       c.problem("$.bridge", "expected an object {\"rpc\": {chain id: [URL, ...]}, \"timeout_ms\": N}");
     } else {
-      c.only(b, "$.bridge", {"rpc", "timeout_ms"});
+      c.only(b, "$.bridge", {"rpc", "timeout_ms", "accept_single_source"});
+      if (b.contains("accept_single_source")) {
+        if (!b.at("accept_single_source").is_boolean()) c.problem("$.bridge.accept_single_source", "expected true or false");
+        else out.bridge.accept_single_source = b.at("accept_single_source").get<bool>();
+      }
       out.bridge.timeout_ms = c.number<std::uint32_t>(b, "$.bridge", "timeout_ms", 100, 120'000).value_or(out.bridge.timeout_ms);
       static const json kNone = json::object();
       const json& given = b.contains("rpc") ? b.at("rpc") : kNone;
@@ -295,14 +348,32 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
           c.problem(path, "expected a non-empty array of http:// or https:// URLs (several: they must agree)");
           continue;
         }
+        std::set<std::string> sources;
+        bool all_valid = true;
         for (std::size_t i = 0; i < urls.size(); ++i) {
           const json& url = urls[i];
-          if (!url.is_string() || !(url.get_ref<const std::string&>().starts_with("http://") ||
-                                    url.get_ref<const std::string&>().starts_with("https://"))) {
-            c.problem(path + "[" + std::to_string(i) + "]", "expected an http:// or https:// URL");
+          const std::string at = path + "[" + std::to_string(i) + "]";
+          const auto endpoint = url.is_string() ? parse_endpoint(url.get_ref<const std::string&>()) : std::nullopt;
+          if (!endpoint) {
+            c.problem(at, "expected an https:// URL (http:// only on a loopback address)");
+            all_valid = false;
             continue;
           }
+          if (!endpoint->tls && !endpoint->loopback) {
+            // One network attacker who rewrites a plaintext receipt, plus a validator quorum, is the
+            // Ronin case: a deposit that never happened, confirmed.
+            c.problem(at, "plain http:// to a host that is not loopback: anyone on the path could forge the deposit it "
+                          "confirms; write https://");
+            all_valid = false;
+            continue;
+          }
+          sources.insert(endpoint->source);
           out.bridge.rpc[id].push_back(url.get<std::string>());
+        }
+        if (all_valid && sources.size() < 2 && !out.bridge.accept_single_source) {
+          c.problem(path, "deposits on chain " + chain + " would be confirmed by one source (" + *sources.begin() +
+                              ") alone: add an endpoint on another host (all must agree), or set "
+                              "\"bridge\": {\"accept_single_source\": true} to accept that risk (/readyz reports it)");
         }
       }
     }

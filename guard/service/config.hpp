@@ -18,7 +18,8 @@
 //     "shadow_policy": "candidate.json",      // optional: evaluated beside the policy, recorded only
 //     "upstream": {"31337": "http://127.0.0.1:8545"},              // chain id -> JSON-RPC URL
 //     "bridge": {"rpc": {"1": ["https://a.example", "https://b.example"]}, // source chain -> own endpoints
-//                "timeout_ms": 5000},
+//                "timeout_ms": 5000,                 // https (http on loopback only), two hosts at least,
+//                "accept_single_source": false},     // unless this says true (then /readyz says so)
 //     "limits": {"max_body_bytes": 1048576, "max_connections": 1024, "requests_per_second": 1000,
 //                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000},
 //     "threads": 2,
@@ -90,6 +91,10 @@ struct DecisionLogConfig {
 struct BridgeConfig {
   std::map<std::uint64_t, std::vector<std::string>> rpc;
   std::uint32_t timeout_ms = 5000;
+  /// Endpoints must be https:// (http:// on loopback only) and, per source chain, on at least two
+  /// hosts (loopback: two ports), so that no one host or network path confirms a deposit alone.
+  /// true accepts one source per chain; /readyz says so.
+  bool accept_single_source = false;
 };
 
 enum class LogLevel { kError, kWarn, kInfo, kDebug };

@@ -64,6 +64,17 @@ write_config ', "surprise": 1'
 check "an unknown config field" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "an unknown config field is named" '$.surprise: unknown field'
 
+# A bridge's source chain is confirmed over TLS (plain http on loopback only) by two hosts at least,
+# unless the configuration accepts a single source in so many words.
+write_config ', "bridge": {"rpc": {"1": ["http://node.example:8545", "https://a.example/key"], "5": ["https://only.example"], "10": ["http://127.0.0.1:8545", "http://localhost:8545/"]}}'
+check "bridge source endpoints over plain http or from one source" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "plain http to a remote host is refused" '$.bridge.rpc.1[0]: plain http:// to a host that is not loopback'
+err_has "one host alone is refused" '$.bridge.rpc.5: deposits on chain 5 would be confirmed by one source (only.example) alone'
+err_has "one loopback node under two names is one source" '$.bridge.rpc.10: deposits on chain 10 would be confirmed by one source (loopback port 8545) alone'
+write_config ', "bridge": {"rpc": {"5": ["https://only.example"]}, "accept_single_source": "yes"}'
+check "accept_single_source must be a boolean" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the opt-out is named" '$.bridge.accept_single_source: expected true or false'
+
 write_config ', "limits": {"max_connections": 0}, "log": {"level": "loud"}'
 check "two bad config values" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "a bad limit is named" '$.limits.max_connections'

@@ -147,7 +147,8 @@ async function scenario({ chain, env, dir, log }, checks) {
     expect(checked.code === 0, `txguard policy check bridge.policy.json exited ${checked.code}`, `${checked.stdout}${checked.stderr}`);
     return env.startServer({
       name: 'bridge',
-      extra: { policy: 'bridge.policy.json', bridge: { rpc: { [SOURCE_CHAIN_ID]: [source.url, source.url] }, timeout_ms: 5000 } },
+      // One source anvil here: the configuration must accept a single source explicitly.
+      extra: { policy: 'bridge.policy.json', bridge: { rpc: { [SOURCE_CHAIN_ID]: [source.url] }, timeout_ms: 5000, accept_single_source: true } },
     });
   });
   if (!server) return;
