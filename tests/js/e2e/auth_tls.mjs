@@ -5,7 +5,7 @@
 // with a certificate from the CA is served, one without a certificate or with a certificate from
 // another CA is refused.
 
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEther } from 'viem';
@@ -189,11 +189,14 @@ export async function run({ chain, env, server }, checks) {
   const ca = read('ca.crt');
   const withCert = { ca, cert: read('client.crt'), key: read('client.key') };
 
+  // With required client certificates every client names its own (cert_sha256); ops is the one used here.
+  const ops = { ...env.clients.find((c) => c.name === 'ops'), cert_sha256: new X509Certificate(read('client.crt')).fingerprint256 };
   const tlsServer = await checks.check('a server with tls + client_ca + require_client_cert starts on https', async () => {
     const s = await env.startServer({
       name: 'tls',
       tls: { cert: 'tls/server.crt', key: 'tls/server.key', client_ca: 'tls/ca.crt', require_client_cert: true },
       tlsClient: withCert,
+      extra: { clients: [ops] },
     });
     expect(s.url.startsWith('https://127.0.0.1:'), 'the listening line names https://127.0.0.1:PORT', s.url);
     return s;
