@@ -264,8 +264,9 @@ class Service::Impl {
     metrics_.refusal(std::string(reason));
     const std::string address = http::peer_address_key(request.peer);
     const TimeMs now = options_.clock();
-    bool recorded = refusals_.admit(address, reason, now);
-    if (recorded) {
+    const bool within_rate = refusals_.admit(address, reason, now);
+    bool recorded = false;
+    if (within_rate) {
       json record = {{"reason", reason},
                      {"method", client_text(request.method)},
                      {"path", client_text(request.path)},
@@ -282,7 +283,7 @@ class Service::Impl {
     } else {
       metrics_.refusal_summarized();
     }
-    if (!recorded && status == 401) {
+    if (!within_rate && status == 401) {
       http::Response r = error_response(429, "rate-limited", "too many refused requests from this address; slow down");
       r.headers.emplace_back("Retry-After", "1");
       return r;
