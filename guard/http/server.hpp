@@ -4,14 +4,14 @@
 //
 // Protocol: HTTP/1.1 with keep-alive and HTTP/1.0. Pipelined requests on one connection are handled
 // one at a time, in order (the next request is not read until the previous response is written).
-// `Expect: 100-continue` is answered before the body is read.
+// `Expect: 100-continue` is answered before the body is read (once the handler let the header in).
 //
 // Bounds (ServerOptions): body, header, the time to receive the header, then the body, the time the
 // handler has to respond, the idle time between keep-alive requests, the time a response may take to
 // be written, the number of open connections, and the number of open connections from one address
 // (peer_address_key: an IPv4 address, or the /64 of an IPv6 address). Every refusal made by the
-// transport is JSON
-// {"error":{"code":"<kebab-case>","message":"<what is wrong>"}} with content-type application/json:
+// transport is JSON {"error":{"code":"<kebab-case>","message":"<what is wrong>"}} with content-type
+// application/json:
 //   400 bad-request       malformed HTTP (request line, header field, Content-Length, chunk framing,
 //                         a Transfer-Encoding other than chunked, an HTTP version other than 1.0/1.1);
 //                         the connection is closed afterwards
@@ -30,6 +30,7 @@
 // before `100 Continue` is sent), Handler::authorize_header judges it. A handler that answers there
 // (e.g. 401 for a missing token) gets its answer written without the body ever being read; the body
 // limit (413) is checked only after that, so a refusal does not depend on what the body claims.
+//
 // Every response carries `Server: txguard`. No exception escapes to the I/O threads, and the library
 // writes nothing to stdout or stderr (the service logs).
 //
@@ -38,8 +39,8 @@
 // not verify always fails the handshake. Plain HTTP sent to a TLS port fails the handshake and the
 // connection is closed at once.
 //
-// Thread safety: Server's members may be called from any thread. Handler::handle runs on an I/O
-// thread and must not block for long (hand work to a pool and respond later). Respond may be called
+// Thread safety: Server's members may be called from any thread. Handler::authorize_header and
+// Handler::handle run on I/O threads, possibly several at once, and must not block for long (hand work to a pool and respond later). Respond may be called
 // from any thread, at any time, even after the server stopped (it is then dropped).
 #pragma once
 
