@@ -221,12 +221,15 @@ std::expected<Tally, std::string> generate(const std::string& database, std::uin
       };
       if (h.ordinal % 3 == 0) {
         jobs.emplace_back(service::Pipeline::ApproveJob{h.decision_id, policy::ApprovalVerdict::kApprove,
-                                                        approval_signature(kAliceKey, h, policy::ApprovalVerdict::kApprove), record});
+                                                        approval_signature(kAliceKey, h, policy::ApprovalVerdict::kApprove), record,
+                                                        policy::Submitter{"alice", "alice"}});
         jobs.emplace_back(service::Pipeline::ApproveJob{h.decision_id, policy::ApprovalVerdict::kApprove,
-                                                        approval_signature(kBobKey, h, policy::ApprovalVerdict::kApprove), record});
+                                                        approval_signature(kBobKey, h, policy::ApprovalVerdict::kApprove), record,
+                                                        policy::Submitter{"bob", "bob"}});
       } else if (h.ordinal % 3 == 1) {
         jobs.emplace_back(service::Pipeline::ApproveJob{h.decision_id, policy::ApprovalVerdict::kReject,
-                                                        approval_signature(kAliceKey, h, policy::ApprovalVerdict::kReject), record});
+                                                        approval_signature(kAliceKey, h, policy::ApprovalVerdict::kReject), record,
+                                                        policy::Submitter{"alice", "alice"}});
       }
     }
     held.clear();

@@ -273,6 +273,7 @@ int run_serve(Args args) {
   popts.log_signer = *log_key;
   popts.head_every_records = config->decision_log.head_every_records;
   popts.head_every = std::chrono::seconds(config->decision_log.head_every_seconds);
+  popts.max_queue = config->limits.max_queue;
   auto pipeline = service::Pipeline::start(popts, set, signer);
   if (!pipeline) return fail(kExitTempFail, pipeline.error());
 
@@ -280,9 +281,16 @@ int run_serve(Args args) {
   sopts.clients = config->clients;
   sopts.requests_per_second = config->limits.requests_per_second;
   sopts.burst = config->limits.burst;
+  sopts.refusals_per_second = config->limits.refusals_per_second;
+  sopts.refusals_burst = config->limits.refusals_burst;
   sopts.upstream = config->upstream;
   sopts.bridge_rpc = config->bridge.rpc;
   sopts.bridge_timeout = std::chrono::milliseconds(config->bridge.timeout_ms);
+  for (const auto chain : config->bridge.single_source_chains) {
+    sopts.warnings.push_back("bridge.rpc." + std::to_string(chain) +
+                             ": deposits are confirmed by a single source (accept_single_source)");
+    logger(LogLevel::kWarn, sopts.warnings.back());
+  }
   sopts.log = [&logger](LogLevel level, const std::string& line) { logger(level, line); };
   auto svc = service::Service::create(sopts, **pipeline);
   if (!svc) return fail(kExitDataErr, svc.error());
@@ -299,6 +307,7 @@ int run_serve(Args args) {
   hopts.port = config->port;
   hopts.max_body_bytes = config->limits.max_body_bytes;
   hopts.max_connections = config->limits.max_connections;
+  hopts.max_connections_per_address = config->limits.max_connections_per_address;
   hopts.header_timeout = std::chrono::milliseconds(config->limits.header_timeout_ms);
   hopts.body_timeout = std::chrono::milliseconds(config->limits.request_timeout_ms);
   hopts.response_timeout = std::chrono::milliseconds(config->limits.request_timeout_ms);
@@ -317,6 +326,10 @@ int run_serve(Args args) {
     out << (*server)->port() << '\n';
     if (!out) logger(LogLevel::kWarn, "could not write the port file " + *config->port_file);
   }
+  if (!config->tls && config->insecure_plaintext) {
+    logger(LogLevel::kWarn, "insecure_plaintext: serving plain HTTP on " + config->host +
+                                ": bearer tokens and requests cross the network in clear");
+  }
   (*svc)->set_ready(true);
   logger(LogLevel::kInfo, "policy " + set->policy.name + " " + codec::to_hex(set->policy.hash) + ", signer " +
                               codec::to_checksum(signer->address()) + ", database " + config->database);
@@ -328,6 +341,7 @@ int run_serve(Args args) {
   logger(LogLevel::kInfo, std::string("shutting down (") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
   (*svc)->set_ready(false);
   (*server)->stop(std::chrono::milliseconds(10'000));
+  (*svc)->flush_refusals();  // the refusals still counted in summaries, before the log closes
   (*pipeline)->stop();
   logger(LogLevel::kInfo, "stopped");
   return kExitOk;

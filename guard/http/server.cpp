@@ -48,6 +48,26 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+std::string peer_address_key(std::string_view peer) {
+  std::string_view host = peer;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    host = close == std::string_view::npos ? host : host.substr(1, close - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(':') == colon) {
+    host = host.substr(0, colon);
+  }
+  error_code ec;
+  const auto address = net::ip::make_address(std::string(host), ec);
+  if (ec) return std::string(peer);
+  if (address.is_v4()) return address.to_string();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  // The /64: the first eight bytes, the rest zero.
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
+  return net::ip::make_address_v6(bytes).to_string() + "/64";
+}
+
 std::optional<std::string_view> Request::header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_name) return std::string_view(value);
@@ -153,8 +173,20 @@ struct Shared {
   std::mutex mutex;  // guards the registry and the counters below
   std::condition_variable closed;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
+  std::unordered_map<std::uint64_t, std::string> address_of;     // session id -> peer_address_key
+  std::unordered_map<std::string, std::size_t> per_address;      // peer_address_key -> open connections
   std::uint64_t next_id = 0;
   bool stopping = false;
+
+  /// Frees a session's slots (global and per address). Called with `mutex` held.
+  void release_locked(std::uint64_t id) {
+    sessions.erase(id);
+    if (const auto it = address_of.find(id); it != address_of.end()) {
+      if (const auto n = per_address.find(it->second); n != per_address.end() && --n->second == 0) per_address.erase(n);
+      address_of.erase(it);
+    }
+    closed.notify_all();
+  }
 
   // Respond callbacks post to a session's strand only while `alive`: once the I/O threads are
   // joined, posting would queue work into an io_context that may be about to be destroyed.
@@ -182,8 +214,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   ~Session() override {
     std::lock_guard lock(shared_->mutex);
-    shared_->sessions.erase(id_);
-    shared_->closed.notify_all();
+    shared_->release_locked(id_);
   }
 
   Session(const Session&) = delete;
@@ -297,7 +328,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     version_ = 11;
     head_ = false;
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(shared_->options.max_body_bytes));
+    // The body limit is applied once the handler has judged the header (on_header): a request it
+    // refuses is answered for what it is (401), not for the size its header claims.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   }
 
   /// The next request: its header must arrive within header_timeout.
@@ -361,10 +394,28 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       write_error(400, "bad-request", "unsupported Transfer-Encoding (only chunked is accepted)");
       return;
     }
+    // The handler judges the header before any of the body is read (e.g. 401 without a token).
+    std::optional<Response> early;
+    try {
+      early = shared_->handler.authorize_header(request_of(msg));
+    } catch (...) {
+      early = error_response(500, "internal", "internal error");
+    }
+    if (early) {
+      // Without its body read the connection cannot carry another request: close after answering.
+      write_response(std::move(*early), parser_->is_done() && msg.keep_alive());
+      return;
+    }
     if (parser_->is_done()) {
       on_request();
       return;
     }
+    const std::uint64_t max_body = shared_->options.max_body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > max_body) {
+      on_read_error(bhttp::error::body_limit);
+      return;
+    }
+    parser_->body_limit(max_body);
     phase_ = Phase::kBody;
     arm(shared_->options.body_timeout);
     const auto expect = msg.find(bhttp::field::expect);
@@ -431,8 +482,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   // --- the handler -----------------------------------------------------------------------------
 
-  void on_request() {
-    auto msg = parser_->release();
+  /// The request as the handler sees it, without its body.
+  Request request_of(const bhttp::request<bhttp::string_body>& msg) const {
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -441,11 +492,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
     req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) req.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
-    req.body = std::move(msg.body());
     req.peer = peer_;
     req.tls = kTls;
     req.client_cert = client_cert_;
     req.version = msg.version();
+    return req;
+  }
+
+  void on_request() {
+    auto msg = parser_->release();
+    Request req = request_of(msg);
+    req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
 
@@ -770,37 +827,42 @@ class Server::Impl {
     if (ec) return;  // already gone
     socket.set_option(tcp::no_delay(true), ec);
 
+    const std::string peer = format_peer(remote);
+    std::string address = peer_address_key(peer);
     std::uint64_t id = 0;
+    bool per_address_full = false;
     {
       std::lock_guard lock(shared_->mutex);
       if (shared_->stopping) return;
-      if (shared_->sessions.size() >= shared_->options.max_connections) {
-        id = 0;
-      } else {
-        // Reserve the slot now, so that the limit holds however fast connections arrive.
+      const auto from_here = shared_->per_address.find(address);
+      per_address_full = from_here != shared_->per_address.end() &&
+                         from_here->second >= shared_->options.max_connections_per_address;
+      if (!per_address_full && shared_->sessions.size() < shared_->options.max_connections) {
+        // Reserve the slots now, so that the limits hold however fast connections arrive.
         id = ++shared_->next_id;
         shared_->sessions.emplace(id, std::weak_ptr<SessionBase>());
+        ++shared_->per_address[address];
+        shared_->address_of.emplace(id, std::move(address));
       }
     }
     if (id == 0) {
-      reject(std::move(socket));
+      reject(std::move(socket), per_address_full);
       return;
     }
     // Started outside the lock: a session that ends at once unregisters itself under it.
     try {
       if (shared_->ssl) {
-        auto s = std::make_shared<TlsSession>(shared_, id, format_peer(remote), std::move(socket), *shared_->ssl);
+        auto s = std::make_shared<TlsSession>(shared_, id, peer, std::move(socket), *shared_->ssl);
         register_session(id, s);
         s->start();
       } else {
-        auto s = std::make_shared<PlainSession>(shared_, id, format_peer(remote), std::move(socket));
+        auto s = std::make_shared<PlainSession>(shared_, id, peer, std::move(socket));
         register_session(id, s);
         s->start();
       }
     } catch (...) {
       std::lock_guard lock(shared_->mutex);
-      shared_->sessions.erase(id);
-      shared_->closed.notify_all();
+      shared_->release_locked(id);
     }
   }
 
@@ -809,18 +871,21 @@ class Server::Impl {
     shared_->sessions[id] = session;
   }
 
-  /// Over max_connections: a best-effort 503 on plain HTTP (never blocking the acceptor), then close.
-  void reject(tcp::socket socket) {
+  /// Over max_connections or max_connections_per_address: a best-effort 503 on plain HTTP (never
+  /// blocking the acceptor), then close.
+  void reject(tcp::socket socket, bool per_address) {
     error_code ec;
     if (!shared_->ssl) {
-      static const std::string kBusy = [] {
-        const std::string body = R"({"error":{"code":"unavailable","message":"too many connections"}})";
+      const auto busy = [](std::string_view message) {
+        const std::string body = R"({"error":{"code":"unavailable","message":")" + std::string(message) + "\"}}";
         return "HTTP/1.1 503 Service Unavailable\r\nServer: txguard\r\nContent-Type: application/json\r\n"
                "Connection: close\r\nContent-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;
-      }();
+      };
+      static const std::string kBusy = busy("too many connections");
+      static const std::string kBusyHere = busy("too many connections from this address");
       socket.non_blocking(true, ec);
-      if (!ec) socket.write_some(net::buffer(kBusy), ec);
+      if (!ec) socket.write_some(net::buffer(per_address ? kBusyHere : kBusy), ec);
       socket.shutdown(tcp::socket::shutdown_send, ec);
     }
     socket.close(ec);
@@ -843,6 +908,7 @@ std::expected<std::unique_ptr<Server>, std::string> Server::start(const ServerOp
       return std::unexpected("max_header_bytes must be between 1 and 4294967295");
     }
     if (options.max_connections == 0) return std::unexpected("max_connections must be at least 1");
+    if (options.max_connections_per_address == 0) return std::unexpected("max_connections_per_address must be at least 1");
     const std::size_t threads = std::max<std::size_t>(options.threads, 1);
     auto shared = std::make_shared<Shared>(handler, options);
     if (options.tls) {

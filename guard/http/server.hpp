@@ -4,12 +4,14 @@
 //
 // Protocol: HTTP/1.1 with keep-alive and HTTP/1.0. Pipelined requests on one connection are handled
 // one at a time, in order (the next request is not read until the previous response is written).
-// `Expect: 100-continue` is answered before the body is read.
+// `Expect: 100-continue` is answered before the body is read (once the handler let the header in).
 //
 // Bounds (ServerOptions): body, header, the time to receive the header, then the body, the time the
 // handler has to respond, the idle time between keep-alive requests, the time a response may take to
-// be written, and the number of open connections. Every refusal made by the transport is JSON
-// {"error":{"code":"<kebab-case>","message":"<what is wrong>"}} with content-type application/json:
+// be written, the number of open connections, and the number of open connections from one address
+// (peer_address_key: an IPv4 address, or the /64 of an IPv6 address). Every refusal made by the
+// transport is JSON {"error":{"code":"<kebab-case>","message":"<what is wrong>"}} with content-type
+// application/json:
 //   400 bad-request       malformed HTTP (request line, header field, Content-Length, chunk framing,
 //                         a Transfer-Encoding other than chunked, an HTTP version other than 1.0/1.1);
 //                         the connection is closed afterwards
@@ -20,8 +22,15 @@
 //   500 internal          the handler threw, or answered with a status outside 200..599
 //   503 timeout           the handler did not respond within response_timeout (a later respond() is
 //                         dropped)
-//   503 unavailable       sent (plain HTTP only, best effort) to a connection beyond max_connections,
-//                         which is then closed; a TLS connection beyond the limit is closed at once
+//   503 unavailable       sent (plain HTTP only, best effort) to a connection beyond max_connections
+//                         or beyond max_connections_per_address, which is then closed; a TLS
+//                         connection beyond a limit is closed at once
+//
+// The header first: once a request's header has arrived, and before any of its body is read (and
+// before `100 Continue` is sent), Handler::authorize_header judges it. A handler that answers there
+// (e.g. 401 for a missing token) gets its answer written without the body ever being read; the body
+// limit (413) is checked only after that, so a refusal does not depend on what the body claims.
+//
 // Every response carries `Server: txguard`. No exception escapes to the I/O threads, and the library
 // writes nothing to stdout or stderr (the service logs).
 //
@@ -30,8 +39,8 @@
 // not verify always fails the handshake. Plain HTTP sent to a TLS port fails the handshake and the
 // connection is closed at once.
 //
-// Thread safety: Server's members may be called from any thread. Handler::handle runs on an I/O
-// thread and must not block for long (hand work to a pool and respond later). Respond may be called
+// Thread safety: Server's members may be called from any thread. Handler::authorize_header and
+// Handler::handle run on I/O threads, possibly several at once, and must not block for long (hand work to a pool and respond later). Respond may be called
 // from any thread, at any time, even after the server stopped (it is then dropped).
 #pragma once
 
@@ -88,10 +97,26 @@ using Respond = std::function<void(Response)>;
 class Handler {
  public:
   virtual ~Handler() = default;
-  /// Called on an I/O thread for every complete request. Must not block for long. An exception
-  /// thrown here (before respond was called) is answered with 500 internal.
+  /// Called on an I/O thread for every request as soon as its header has arrived, before any byte
+  /// of its body is read and before `100 Continue` is sent. `head` is the request without its body
+  /// (head.body is empty, whatever Content-Length says). Return a Response to answer the request with
+  /// it at once: its body is then never read, handle() is not called, and when a body was announced
+  /// the connection is closed after the response (its unread bytes are drained, never parsed). Return
+  /// nothing to read the body (subject to max_body_bytes) and call handle(). Must be quick and must
+  /// not block; an exception thrown here is answered with 500 internal. The default answers nothing.
+  virtual std::optional<Response> authorize_header(const Request& head) {
+    (void)head;
+    return std::nullopt;
+  }
+  /// Called on an I/O thread for every complete request that authorize_header let through. Must not
+  /// block for long. An exception thrown here (before respond was called) is answered with 500 internal.
   virtual void handle(Request request, Respond respond) = 0;
 };
+
+/// The key per-address limits count a peer under: for "ip:port" the IPv4 address ("10.0.0.7"), for
+/// "[ip6]:port" the /64 it belongs to ("2001:db8:1:2::/64": one host usually holds a whole /64), and
+/// an IPv4-mapped IPv6 address as its IPv4 address. Anything that does not parse is its own key.
+std::string peer_address_key(std::string_view peer);
 
 struct TlsOptions {
   std::string cert_file;  ///< PEM certificate chain, leaf first
@@ -112,6 +137,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};      ///< keep-alive idle time before the next request's first byte
   std::chrono::milliseconds write_timeout{30'000};     ///< a response must be written (the client must read it) within this
   std::size_t max_connections = 1024;  ///< beyond: accept and close at once (503 first on plain HTTP)
+  /// Open connections from one address (peer_address_key); beyond: as max_connections. So one
+  /// client's idle sockets cannot take every connection slot from the others.
+  std::size_t max_connections_per_address = 64;
   std::size_t threads = 2;             ///< I/O threads (0 is taken as 1)
 };
 

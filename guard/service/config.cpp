@@ -1,5 +1,6 @@
 #include "guard/service/config.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -115,6 +116,76 @@ KeystoreConfig keystore_config(Checker& c, const json& parent, const std::string
   return out;
 }
 
+// --- transport: TLS on the network, client certificates bound to clients ---------------------------
+
+bool is_loopback(const std::string& host) {
+  std::array<unsigned char, 16> bytes{};
+  if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1) return bytes[0] == 127;
+  if (inet_pton(AF_INET6, host.c_str(), bytes.data()) == 1) {
+    static constexpr std::array<unsigned char, 16> kLoopback6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const bool v4_mapped = std::all_of(bytes.begin(), bytes.begin() + 10, [](unsigned char b) { return b == 0; }) &&
+                           bytes[10] == 0xff && bytes[11] == 0xff;
+    return bytes == kLoopback6 || (v4_mapped && bytes[12] == 127);
+  }
+  return false;  // not an IP address: the server refuses it anyway
+}
+
+// "cert_sha256" of a client: 64 hex digits, colons between byte pairs allowed (openssl's form).
+std::optional<codec::Hash32> client_cert_binding(Checker& c, const json& entry, const std::string& path) {
+  auto text = c.string(entry, path, "cert_sha256", false);
+  if (!text) return std::nullopt;
+  std::string hex;
+  for (char ch : *text) {
+    if (ch != ':') hex += ch;
+  }
+  auto digest = codec::from_hex_fixed<32>(hex);
+  if (!digest) {
+    c.problem(path + ".cert_sha256", "expected the SHA-256 fingerprint of the client's certificate, 64 hex digits "
+                                     "(openssl x509 -in client.crt -noout -fingerprint -sha256 prints it)");
+    return std::nullopt;
+  }
+  return *digest;
+}
+
+// Tokens cross the network in clear without TLS; a certificate can only be bound to a client when
+// client certificates are verified, and with required client certificates every client names its own
+// (a certificate from the CA must not carry any client's token).
+void check_transport(Checker& c, const json& root, Config& out) {
+  if (root.contains("insecure_plaintext")) {
+    if (!root.at("insecure_plaintext").is_boolean()) c.problem("$.insecure_plaintext", "expected true or false");
+    else out.insecure_plaintext = root.at("insecure_plaintext").get<bool>();
+  }
+  if (root.contains("listen") && !out.tls && !out.insecure_plaintext && !is_loopback(out.host)) {
+    c.problem("$.listen", "\"" + out.host + "\" is not a loopback address and there is no $.tls: bearer tokens would "
+              "cross the network in clear. Add \"tls\": {\"cert\": \"server.crt\", \"key\": \"server.key\"}, listen on "
+              "127.0.0.1, or write \"insecure_plaintext\": true to accept plain HTTP there");
+  }
+  const bool verified = out.tls && out.tls->client_ca_file;
+  const bool required = out.tls && out.tls->require_client_cert;
+  std::set<codec::Hash32> certs;
+  for (std::size_t i = 0; i < out.clients.size(); ++i) {
+    const ClientConfig& client = out.clients[i];
+    const std::string path = "$.clients[" + std::to_string(i) + "].cert_sha256";
+    if (client.cert_sha256) {
+      if (!verified) c.problem(path, "needs $.tls.client_ca: a certificate is bound only when client certificates are verified");
+      if (!certs.insert(*client.cert_sha256).second) c.problem(path, "two clients share one certificate");
+    } else if (required) {
+      c.problem(path, "required with $.tls.require_client_cert: write \"cert_sha256\": \"<fingerprint>\", the SHA-256 of "
+                      "the certificate this client presents (openssl x509 -in client.crt -noout -fingerprint -sha256), "
+                      "so that no other client's certificate can carry its token");
+    }
+  }
+}
+
+// The limits that protect the front door and the sequencer from one address's flood.
+void parse_front_door_limits(Checker& c, const json& l, LimitsConfig& L) {
+  L.max_connections_per_address =
+      c.number<std::size_t>(l, "$.limits", "max_connections_per_address", 1, 100'000).value_or(L.max_connections_per_address);
+  L.refusals_per_second = c.number<double>(l, "$.limits", "refusals_per_second", 0.001, 1e6).value_or(L.refusals_per_second);
+  L.refusals_burst = c.number<double>(l, "$.limits", "refusals_burst", 1, 1e6).value_or(L.refusals_burst);
+  L.max_queue = c.number<std::size_t>(l, "$.limits", "max_queue", 1, 10'000'000).value_or(L.max_queue);
+}
+
 }  // namespace
 
 namespace {
@@ -196,7 +267,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   if (!root.is_object()) return std::unexpected(std::vector<std::string>{"$: expected a JSON object"});
   Checker c(dir);
   Config out;
-  c.only(root, "$", {"listen", "port_file", "tls", "clients", "policy", "prices", "shadow_policy", "database",
+  c.only(root, "$", {"listen", "insecure_plaintext", "port_file", "tls", "clients", "policy", "prices", "shadow_policy", "database",
                      "keystore", "decision_log", "upstream", "bridge", "limits", "threads", "log"});
 
   if (auto listen = c.string(root, "$", "listen", true)) parse_listen(c, *listen, out);
@@ -238,7 +309,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
         c.problem(path, "expected an object {name, token_sha256, role}");
         continue;
       }
-      c.only(entry, path, {"name", "token_sha256", "role", "approver"});
+      c.only(entry, path, {"name", "token_sha256", "role", "approver", "cert_sha256"});
       ClientConfig client;
       client.name = c.string(entry, path, "name", true).value_or("");
       if (!client.name.empty() && !names.insert(client.name).second) c.problem(path + ".name", "duplicate client name");
@@ -271,9 +342,11 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
                   "required for role approver: write \"approver\": \"<name>\", the policy approver (a key of the "
                   "policy's \"approvers\") whose key this client submits approvals for");
       }
+      client.cert_sha256 = client_cert_binding(c, entry, path);
       out.clients.push_back(std::move(client));
     }
   }
+  check_transport(c, root, out);
 
   out.policy_file = c.file(root, "$", "policy", true).value_or("");
   out.prices_file = c.file(root, "$", "prices", false);
@@ -370,6 +443,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
           sources.insert(endpoint->source);
           out.bridge.rpc[id].push_back(url.get<std::string>());
         }
+        if (all_valid && sources.size() < 2 && out.bridge.accept_single_source) out.bridge.single_source_chains.push_back(id);
         if (all_valid && sources.size() < 2 && !out.bridge.accept_single_source) {
           c.problem(path, "deposits on chain " + chain + " would be confirmed by one source (" + *sources.begin() +
                               ") alone: add an endpoint on another host (all must agree), or set "
@@ -385,7 +459,8 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
       c.problem("$.limits", "expected an object");
     } else {
       c.only(l, "$.limits", {"max_body_bytes", "max_connections", "requests_per_second", "burst", "header_timeout_ms",
-                             "request_timeout_ms"});
+                             "request_timeout_ms", "max_connections_per_address", "refusals_per_second",
+                             "refusals_burst", "max_queue"});
       auto& L = out.limits;
       L.max_body_bytes = c.number<std::size_t>(l, "$.limits", "max_body_bytes", 1024, 64u << 20).value_or(L.max_body_bytes);
       L.max_connections = c.number<std::size_t>(l, "$.limits", "max_connections", 1, 100'000).value_or(L.max_connections);
@@ -394,6 +469,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
       L.burst = c.number<double>(l, "$.limits", "burst", 1, 1e7).value_or(std::max(1.0, 2 * L.requests_per_second));
       L.header_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "header_timeout_ms", 10, 600'000).value_or(L.header_timeout_ms);
       L.request_timeout_ms = c.number<std::uint32_t>(l, "$.limits", "request_timeout_ms", 10, 600'000).value_or(L.request_timeout_ms);
+      parse_front_door_limits(c, l, L);
     }
   }
   out.threads = c.number<std::size_t>(root, "$", "threads", 1, 64).value_or(out.threads);

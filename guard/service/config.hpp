@@ -3,12 +3,20 @@
 // start-up.
 //
 //   {
-//     "listen": "127.0.0.1:8545",             // host:port (port 0: any free port)
+//     "listen": "127.0.0.1:8545",             // host:port (port 0: any free port); an address other than
+//                                             // loopback (127.0.0.0/8, ::1) needs "tls", unless
+//     "insecure_plaintext": false,            // true: serve plain HTTP there anyway (tokens in clear)
 //     "port_file": "port.txt",                // optional: the bound port is written here when ready
 //     "tls": {"cert": "server.crt", "key": "server.key",          // optional; PEM files
 //             "client_ca": "ca.crt", "require_client_cert": true}, // optional mTLS
-//     "clients": [{"name": "ops", "token_sha256": "<64 hex>", "role": "requester"},
-//                 {"name": "alice-laptop", "token_sha256": "<64 hex>", "role": "approver", "approver": "alice"}, ...],
+//     "clients": [{"name": "ops", "token_sha256": "<64 hex>", "role": "requester",
+//                  "cert_sha256": "<64 hex>"},  // the client certificate this client's token must
+//                                             // arrive with (SHA-256 of its DER; colons allowed, as
+//                                             // openssl x509 -noout -fingerprint -sha256 prints it);
+//                                             // needs tls.client_ca; required for every client when
+//                                             // tls.require_client_cert is true
+//                 {"name": "alice-laptop", "token_sha256": "<64 hex>", "role": "approver",
+//                  "approver": "alice"}, ...],   // an approver client names the policy approver it is
 //     "policy": "policy.json",
 //     "prices": "prices.json",                // optional: overrides the policy's prices.file
 //     "database": "txguard.db",
@@ -21,7 +29,14 @@
 //                "timeout_ms": 5000,                 // https (http on loopback only), two hosts at least,
 //                "accept_single_source": false},     // unless this says true (then /readyz says so)
 //     "limits": {"max_body_bytes": 1048576, "max_connections": 1024, "requests_per_second": 1000,
-//                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000},
+//                "burst": 2000, "header_timeout_ms": 10000, "request_timeout_ms": 30000,
+//                "max_connections_per_address": 64,  // open connections from one IPv4 address / IPv6 /64
+//                "refusals_per_second": 5, "refusals_burst": 20, // per address: refusals (401, 403)
+//                                             // recorded one by one; beyond, a request without a valid
+//                                             // token is answered 429 before its body is read, and every
+//                                             // refusal is counted into one "refusals-suppressed" record
+//                                             // per address per 10 s
+//                "max_queue": 10000},         // signing jobs waiting for the sequencer; beyond: 503
 //     "threads": 2,
 //     "log": {"level": "info"}                // error | warn | info | debug
 //   }
@@ -54,6 +69,10 @@ struct ClientConfig {
   /// one client per approver). An approval is accepted only from the client bound to the approver
   /// whose key signed it, and never from the client that made the request.
   std::optional<std::string> approver;
+  /// The SHA-256 fingerprint of the verified client certificate this client's token must arrive
+  /// with ("cert_sha256"); a token over a connection without it, or with another certificate, does
+  /// not authenticate, and a connection with it carries no other client's token.
+  std::optional<codec::Hash32> cert_sha256{};
 };
 
 struct TlsConfig {
@@ -76,6 +95,10 @@ struct LimitsConfig {
   double burst = 2000;                // per client; default: 2 x requests_per_second (at least 1)
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t request_timeout_ms = 30'000;
+  std::size_t max_connections_per_address = 64;  // per IPv4 address or IPv6 /64
+  double refusals_per_second = 5;                // per address: refusals recorded one by one
+  double refusals_burst = 20;                    // per address
+  std::size_t max_queue = 10'000;                // sequencer jobs waiting; beyond: 503
 };
 
 /// The decision log's tree heads: signed by a dedicated key (never the co-signing key) at least every
@@ -95,6 +118,8 @@ struct BridgeConfig {
   /// hosts (loopback: two ports), so that no one host or network path confirms a deposit alone.
   /// true accepts one source per chain; /readyz says so.
   bool accept_single_source = false;
+  /// The source chains that accept_single_source let through with one source (for /readyz).
+  std::vector<std::uint64_t> single_source_chains;
 };
 
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
@@ -105,6 +130,8 @@ struct Config {
   std::uint16_t port = 8545;
   std::optional<std::string> port_file;
   std::optional<TlsConfig> tls;
+  /// "insecure_plaintext": serve plain HTTP on an address other than loopback (refused otherwise).
+  bool insecure_plaintext = false;
   std::vector<ClientConfig> clients;
   std::string policy_file;
   std::optional<std::string> prices_file;

@@ -73,6 +73,11 @@ void Metrics::refusal(const std::string& reason) {
   ++refusals_[reason];
 }
 
+void Metrics::refusal_summarized() {
+  std::lock_guard lock(mutex_);
+  ++refusals_summarized_;
+}
+
 std::string Metrics::render(std::int64_t pending_holds, std::uint64_t batches) const {
   std::ostringstream out;
   std::lock_guard lock(mutex_);
@@ -110,6 +115,10 @@ std::string Metrics::render(std::int64_t pending_holds, std::uint64_t batches) c
   for (const auto& [reason, n] : refusals_) {
     out << "txguard_refusals_total{reason=\"" << escape(reason) << "\"} " << n << '\n';
   }
+  out << "# HELP txguard_refusals_summarized_total Refusals beyond their address's rate, recorded in a "
+         "refusals-suppressed summary instead of one record each.\n"
+         "# TYPE txguard_refusals_summarized_total counter\n"
+      << "txguard_refusals_summarized_total " << refusals_summarized_ << '\n';
   out << "# HELP txguard_holds_pending Held requests waiting for approvals.\n"
          "# TYPE txguard_holds_pending gauge\n"
       << "txguard_holds_pending " << pending_holds << '\n';

@@ -4,6 +4,8 @@
 //   txguard_decisions_total{verdict,rule}                counter
 //   txguard_decision_reasons_total{reason}               counter
 //   txguard_refusals_total{reason}                       counter (authentication, role, rate)
+//   txguard_refusals_summarized_total                    counter: refusals beyond their address's rate,
+//                                                        recorded in a refusals-suppressed summary
 //   txguard_holds_pending                                gauge
 //   txguard_limit_headroom{limit,scope}                  gauge: what the last decision left in the ledger,
 //                                                        in the limit's unit (USD micro-dollars for max_usd)
@@ -38,6 +40,8 @@ class Metrics {
   /// Counts a decision (its JSON: verdict, rule, reasons, limits).
   void decision(const nlohmann::json& decision);
   void refusal(const std::string& reason);
+  /// A refusal counted into a summary record instead of a record of its own.
+  void refusal_summarized();
 
   /// The exposition text. `pending_holds` and `batches` come from the pipeline.
   std::string render(std::int64_t pending_holds, std::uint64_t batches) const;
@@ -57,6 +61,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, std::string> headroom_;
   std::deque<std::pair<std::string, std::string>> headroom_order_;
   std::uint64_t release_conflicts_ = 0;
+  std::uint64_t refusals_summarized_ = 0;
 };
 
 }  // namespace txguard::service

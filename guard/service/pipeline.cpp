@@ -1,6 +1,7 @@
 #include "guard/service/pipeline.hpp"
 
 #include <chrono>
+#include <limits>
 #include <random>
 
 #include "policy/codec/address.hpp"
@@ -404,32 +405,38 @@ policy::StateResult<void> Pipeline::set_policy(std::shared_ptr<const PolicySet> 
   return {};
 }
 
-void Pipeline::enqueue(Job job) {
+bool Pipeline::enqueue(Job job, std::optional<std::size_t> bound) {
+  std::string why = "shutting down";
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      queue_.push_back(std::move(job));
-      wake_.notify_one();
-      return;
+      // Bounded, so that a flood costs a 503 instead of the memory of the process.
+      if (queue_.size() < bound.value_or(options_.max_queue)) {
+        queue_.push_back(std::move(job));
+        wake_.notify_one();
+        return true;
+      }
+      why = "the sequencer queue is full (" + std::to_string(queue_.size()) + " jobs waiting): retry later";
     }
   }
-  // Stopped: answer at once, nothing signed.
+  // Stopped or full: answer at once, nothing signed.
   std::visit(
-      [](auto& j) {
+      [&why](auto& j) {
         using T = std::decay_t<decltype(j)>;
         if constexpr (std::is_same_v<T, SignJob>) {
           Outcome o;
-          o.error = "shutting down";
+          o.error = why;
           j.done(std::move(o));
         } else if constexpr (std::is_same_v<T, ApproveJob>) {
           ApprovalOutcome o;
-          o.error = "shutting down";
+          o.error = why;
           j.done(std::move(o));
         } else if constexpr (std::is_same_v<T, PauseJob>) {
-          j.done(std::unexpected(std::string("shutting down")));
+          j.done(std::unexpected(why));
         }
       },
       job);
+  return false;
 }
 
 void Pipeline::sign(SigningRequest request, Done done) { enqueue(SignJob{std::move(request), false, std::move(done), {}}); }
@@ -443,10 +450,15 @@ void Pipeline::approve(std::string decision_id, policy::ApprovalVerdict verdict,
   enqueue(ApproveJob{std::move(decision_id), verdict, std::move(signature), std::move(done), std::move(by)});
 }
 
-void Pipeline::record_refusal(json refusal) { enqueue(RefusalJob{std::move(refusal), {}}); }
+bool Pipeline::record_refusal(json refusal, bool summary) {
+  const std::size_t bound = summary ? std::numeric_limits<std::size_t>::max() : options_.max_queue / 2;
+  return enqueue(RefusalJob{std::move(refusal), {}}, bound);
+}
 
 void Pipeline::pause(std::string scope, std::string by, std::string reason, PauseDone done) {
-  enqueue(PauseJob{std::move(scope), std::move(by), std::move(reason), std::move(done), {}});
+  // The emergency brake is never refused for a full queue.
+  enqueue(PauseJob{std::move(scope), std::move(by), std::move(reason), std::move(done), {}},
+          std::numeric_limits<std::size_t>::max());
 }
 
 std::expected<json, std::string> Pipeline::bridge_status() {

@@ -137,6 +137,12 @@ struct PipelineOptions {
   bool sequencer = true;
   /// false: the database does not fsync (PRAGMA synchronous=OFF): a scratch database for replay.
   bool durable = true;
+  /// Jobs waiting for the sequencer. A signing request, evaluation or approval that arrives when
+  /// max_queue are waiting is answered at once with kUnavailable ("the sequencer queue is full"),
+  /// nothing signed; a single refusal record is queued only while fewer than max_queue / 2 wait (so
+  /// refusals never take the room of signing requests; record_refusal says when it was not queued).
+  /// Pauses (the emergency brake) and refusal summaries are always queued.
+  std::size_t max_queue = 10'000;
 };
 
 /// The documents a policy set is built from, as they were read: the decision log stores them so that
@@ -187,8 +193,12 @@ class Pipeline {
   /// While a pause covers the request, the approval is recorded but the release waits for the unpause.
   void approve(std::string decision_id, policy::ApprovalVerdict verdict, codec::Bytes signature,
                policy::Submitter by, ApprovalDone done);
-  /// Records a refused request (authentication, role, rate) in the log. Fire and forget.
-  void record_refusal(nlohmann::json refusal);
+  /// Records a refused request (authentication, role, rate) in the log. Fire and forget. Returns
+  /// false when it was not queued (the queue is at max_queue / 2, or the pipeline stopped): the
+  /// caller must account for it another way (the service counts it into a summary). `summary`: a
+  /// record that stands for many refusals ("refusals-suppressed"); it is queued whatever the queue
+  /// holds (the service writes at most one per address per interval).
+  bool record_refusal(nlohmann::json refusal, bool summary = false);
   /// Pauses bridge releases of `scope` (a route name, or "*": every signing request) at once: the
   /// pause is committed (and logged) before `done` is called. `done` gets the pauses in force, or an
   /// error (no secret in it).
@@ -255,7 +265,9 @@ class Pipeline {
  private:
   Pipeline(PipelineOptions options, std::shared_ptr<const PolicySet> policy,
            std::shared_ptr<const signers::Signer> signer);
-  void enqueue(Job job);
+  /// Queues a job unless `bound` (default: options_.max_queue) jobs are waiting or the pipeline
+  /// stopped; then answers it at once (nothing signed) and returns false.
+  bool enqueue(Job job, std::optional<std::size_t> bound = std::nullopt);
   void run();
   bool process(std::vector<Job>& jobs, TimeMs now, bool force_head);
   policy::StateResult<void> store_documents();

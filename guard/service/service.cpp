@@ -1,10 +1,12 @@
 #include "guard/service/service.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <charconv>
 #include <chrono>
+#include <mutex>
 
 #include "guard/http/client.hpp"
 #include "guard/service/rpc.hpp"
@@ -32,8 +34,33 @@ TimeMs system_now() {
 http::Response json_response(unsigned status, const json& body) {
   http::Response r;
   r.status = status;
-  r.body = body.dump();
+  // A client's bytes in a message must never turn an answer into an exception: invalid UTF-8 is
+  // replaced (U+FFFD) rather than thrown on.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
+}
+
+// Client bytes (path, method) as text that any JSON record or log line can hold: printable ASCII as
+// is, every other byte and the backslash as \xNN (so the text is unambiguous and invalid UTF-8, CR, LF
+// or NUL cannot break a record or forge a log line); at most kMaxClientText bytes of input.
+constexpr std::size_t kMaxClientText = 1024;
+std::string client_text(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  const std::string_view shown = bytes.substr(0, kMaxClientText);
+  out.reserve(shown.size());
+  for (const char c : shown) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    }
+  }
+  if (bytes.size() > shown.size()) out += "...(" + std::to_string(bytes.size()) + " bytes)";
+  return out;
 }
 
 http::Response error_response(unsigned status, std::string_view code, const std::string& message) {
@@ -117,6 +144,22 @@ const std::vector<Route>& routes() {
   return kRoutes;
 }
 
+// The route template a path is served by ("other" when none): the metrics label, never an id.
+std::string route_of(std::string_view path, const std::vector<std::string_view>& parts) {
+  std::string route(path);
+  if (parts.size() >= 2 && parts[0] == "v1" && (parts[1] == "holds" || parts[1] == "decisions")) {
+    route = "/v1/" + std::string(parts[1]) + (parts.size() > 2 ? "/{id}" : "") + (parts.size() > 3 ? "/" + std::string(parts[3]) : "");
+  } else if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "log" && parts[2] == "documents") {
+    route = "/v1/log/documents/{hash}";
+  } else if (parts.size() == 2 && parts[0] == "rpc") {
+    route = "/rpc/{chainId}";
+  }
+  for (const auto& r : routes()) {
+    if (r.path == route) return route;
+  }
+  return "other";
+}
+
 class Service::Impl {
  public:
   Impl(ServiceOptions options, Pipeline& pipeline)
@@ -124,14 +167,45 @@ class Service::Impl {
         pipeline_(pipeline),
         auth_(options_.clients),
         rate_(options_.requests_per_second, options_.burst),
+        refusals_(options_.refusals_per_second, options_.refusals_burst),
         pool_(options_.workers == 0 ? 1 : options_.workers),
+        summary_timer_(pool_),
         rpc_(pipeline, upstreams_, pool_) {
     if (!options_.clock) options_.clock = system_now;
+    schedule_summaries();
   }
 
   ~Impl() {
+    {
+      std::lock_guard lock(summary_mutex_);
+      stopping_ = true;
+      summary_timer_.cancel();
+    }
     pool_.join();
   }
+
+  /// Writes the refusal summaries due now (all of them with `all`); those the pipeline does not take
+  /// (it stopped) stay counted.
+  void flush_refusals(bool all) {
+    const TimeMs now = options_.clock();
+    auto due = refusals_.take(now, all ? 0 : std::max<TimeMs>(1, options_.refusal_summary_every.count()));
+    std::vector<RefusalCounter::Summary> kept;
+    for (auto& s : due) {
+      json reasons = json::object();
+      for (const auto& [reason, n] : s.reasons) reasons[reason] = n;
+      json record = {{"reason", "refusals-suppressed"}, {"peer", client_text(s.address)}, {"count", s.count},
+                     {"reasons", reasons},           {"first_at_ms", s.first_ms},      {"last_at_ms", s.last_ms}};
+      if (!pipeline_.record_refusal(std::move(record), /*summary=*/true)) {
+        kept.push_back(std::move(s));
+        continue;
+      }
+      log(LogLevel::kWarn, "refused " + std::to_string(s.count) + " more requests from " + client_text(s.address) +
+                               " beyond its refusal rate: recorded as one refusals-suppressed record");
+    }
+    if (!kept.empty()) refusals_.restore(std::move(kept));
+  }
+
+  std::expected<std::optional<Client>, http::Response> admit(const http::Request& request, const std::string& route);
 
   std::expected<void, std::string> connect_upstreams() {
     for (const auto& [chain, url] : options_.upstream) {
@@ -152,6 +226,21 @@ class Service::Impl {
   Metrics metrics_;
 
  private:
+  // Summaries are written from the pool every second (their age is judged on options_.clock).
+  void schedule_summaries() {
+    std::lock_guard lock(summary_mutex_);
+    if (stopping_) return;
+    summary_timer_.expires_after(std::chrono::seconds(1));
+    summary_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      try {
+        flush_refusals(false);
+      } catch (...) {  // out of memory for a summary: it stays counted, try again next time
+      }
+      schedule_summaries();
+    });
+  }
+
   // The chain /rpc serves without a chain id in the path: the only upstream, else the chain of the
   // policy's account wallet for the guard's key.
   std::string default_chain() const {
@@ -167,17 +256,39 @@ class Service::Impl {
     if (options_.log) options_.log(level, line);
   }
 
-  void refuse(const http::Request& request, const std::optional<Client>& client, std::string_view reason,
-              const http::Respond& respond, unsigned status, const std::string& message) {
+  // A refusal before judgement (401, 403): counted, and recorded alone while its address is within
+  // its refusal rate, else counted into the address's summary. An unauthenticated request from an
+  // address over its rate is answered 429 instead of 401.
+  http::Response refuse(const http::Request& request, const std::optional<Client>& client, std::string_view reason,
+                        unsigned status, const std::string& message) {
     metrics_.refusal(std::string(reason));
-    json record = {{"reason", reason}, {"method", request.method}, {"path", request.path}, {"peer", request.peer}};
-    if (client) record["client"] = client->name;
-    if (request.client_cert) record["client_cert"] = request.client_cert->sha256_fingerprint;
-    pipeline_.record_refusal(std::move(record));
-    log(LogLevel::kWarn, "refused " + request.method + " " + request.path + " from " + request.peer + ": " +
-                             std::string(reason));
-    respond(error_response(status, status == 401 ? "unauthenticated" : status == 429 ? "rate-limited" : "forbidden",
-                           message));
+    const std::string address = http::peer_address_key(request.peer);
+    const TimeMs now = options_.clock();
+    const bool within_rate = refusals_.admit(address, reason, now);
+    bool recorded = false;
+    if (within_rate) {
+      json record = {{"reason", reason},
+                     {"method", client_text(request.method)},
+                     {"path", client_text(request.path)},
+                     {"peer", client_text(request.peer)}};
+      if (client) record["client"] = client->name;
+      if (request.client_cert) record["client_cert"] = request.client_cert->sha256_fingerprint;
+      recorded = pipeline_.record_refusal(std::move(record));
+      // The queue has no room for it: it still counts, in the summary.
+      if (!recorded) refusals_.count(address, reason, now);
+    }
+    if (recorded) {
+      log(LogLevel::kWarn, "refused " + client_text(request.method) + " " + client_text(request.path) + " from " +
+                               client_text(request.peer) + ": " + std::string(reason));
+    } else {
+      metrics_.refusal_summarized();
+    }
+    if (!within_rate && status == 401) {
+      http::Response r = error_response(429, "rate-limited", "too many refused requests from this address; slow down");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    return error_response(status, status == 401 ? "unauthenticated" : "forbidden", message);
   }
 
   bool require(const Client& client, std::initializer_list<Role> roles, const http::Request& request,
@@ -187,8 +298,8 @@ class Service::Impl {
     }
     std::string names;
     for (Role r : roles) names += (names.empty() ? "" : " or ") + std::string(to_string(r));
-    refuse(request, client, "forbidden", respond, 403,
-           "client '" + client.name + "' has role " + std::string(to_string(client.role)) + "; this needs " + names);
+    respond(refuse(request, client, "forbidden", 403,
+                   "client '" + client.name + "' has role " + std::string(to_string(client.role)) + "; this needs " + names));
     return false;
   }
 
@@ -211,8 +322,12 @@ class Service::Impl {
   Pipeline& pipeline_;
   Authenticator auth_;
   RateLimiter rate_;
+  RefusalCounter refusals_;
   std::map<std::string, std::shared_ptr<http::Client>> upstreams_;
   boost::asio::thread_pool pool_;
+  std::mutex summary_mutex_;  // guards summary_timer_ and stopping_
+  boost::asio::steady_timer summary_timer_;
+  bool stopping_ = false;
   RpcHandler rpc_;
 };
 
@@ -271,49 +386,59 @@ http::Response safe_response(const Outcome& o, const codec::Hash32& safe_tx_hash
 
 // --- routes --------------------------------------------------------------------------------------
 
+// The front door, judged from the header alone (and again, identically, in handle()): the route and
+// method (404, 405), then who is asking (401, or 429 for an address over its refusal rate). /healthz
+// needs no token, nor /readyz without one. A refusal is recorded once: a request refused here never
+// reaches handle(), and one let through is let through again.
+std::expected<std::optional<Client>, http::Response> Service::Impl::admit(const http::Request& request,
+                                                                           const std::string& route) {
+  if (route == "other") return std::unexpected(error_response(404, "not-found", "no route " + client_text(request.path)));
+  bool known = false;
+  for (const auto& r : routes()) known = known || (r.path == route && r.method == request.method);
+  if (!known) {
+    return std::unexpected(error_response(405, "method-not-allowed", client_text(request.method) + " is not allowed on " +
+                                                                         client_text(request.path)));
+  }
+  const auto authorization = request.header("authorization");
+  if (route == "/healthz" || (route == "/readyz" && !authorization)) return std::optional<Client>();
+  std::optional<std::string_view> cert;
+  if (request.client_cert) cert = request.client_cert->sha256_fingerprint;
+  auto client = auth_.authenticate_request(authorization, cert);
+  if (!client) {
+    // One message for every failed token, bound or not: the answer does not tell a stolen token's
+    // holder that it is valid elsewhere (the log has the precise reason).
+    return std::unexpected(refuse(request, std::nullopt, client.error(), 401,
+                                  authorization ? "the bearer token is not valid (for this connection's client certificate)"
+                                                : "an Authorization: Bearer <token> header is required"));
+  }
+  return std::optional<Client>(std::move(*client));
+}
+
 void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
   const auto started = Clock::now();
   const std::vector<std::string_view> parts = segments(request.path);
-  // The route label for metrics: the template, never the id.
-  std::string route = request.path;
-  if (parts.size() >= 2 && parts[0] == "v1" && (parts[1] == "holds" || parts[1] == "decisions")) {
-    route = "/v1/" + std::string(parts[1]) + (parts.size() > 2 ? "/{id}" : "") + (parts.size() > 3 ? "/" + std::string(parts[3]) : "");
-  } else if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "log" && parts[2] == "documents") {
-    route = "/v1/log/documents/{hash}";
-  } else if (parts.size() == 2 && parts[0] == "rpc") {
-    route = "/rpc/{chainId}";
-  }
-  bool known = false;
-  bool path_known = false;
-  for (const auto& r : routes()) {
-    if (r.path == route) {
-      path_known = true;
-      known = known || r.method == request.method;
-    }
-  }
-  if (!path_known) route = "other";
+  const std::string route = route_of(request.path, parts);
   http::Respond respond = [this, route, started, respond_raw = std::move(respond_raw)](http::Response r) {
     metrics_.request(route, r.status, std::chrono::duration<double>(Clock::now() - started).count());
     respond_raw(std::move(r));
   };
-  if (!path_known) return respond(error_response(404, "not-found", "no route " + request.path));
-  if (!known) return respond(error_response(405, "method-not-allowed", request.method + " is not allowed on " + request.path));
+  auto admitted = admit(request, route);
+  if (!admitted) return respond(std::move(admitted.error()));
 
   if (route == "/healthz") return respond(json_response(200, {{"status", "ok"}}));
   if (route == "/readyz") {
     if (!ready_) return respond(error_response(503, "unavailable", "not ready"));
+    // What runs (policy, signer) is for clients only; anyone may learn whether it is ready.
+    if (!*admitted) return respond(json_response(200, {{"status", "ready"}}));
     return respond(json_response(200, {{"status", "ready"},
                                       {"policy", pipeline_.policy().policy.name},
                                       {"policy_hash", codec::to_hex(pipeline_.policy().policy.hash)},
-                                      {"signer", codec::to_checksum(pipeline_.signer().address())}}));
+                                      {"signer", codec::to_checksum(pipeline_.signer().address())},
+                                      {"warnings", options_.warnings}}));
   }
 
-  const auto client = auth_.authenticate_header(request.header("authorization"));
-  if (!client) {
-    const bool presented = request.header("authorization").has_value();
-    return refuse(request, std::nullopt, presented ? "unknown-token" : "missing-token", respond, 401,
-                  presented ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
-  }
+  const std::optional<Client>& client = *admitted;
+  if (!client) return respond(error_response(500, "internal", "internal error"));  // admit() always names one here
   if (!rate_.allow(client->name, options_.clock())) {
     metrics_.refusal("rate-limited");
     return respond(error_response(429, "rate-limited", "client '" + client->name + "' is over its request rate"));
@@ -379,7 +504,7 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     // nlohmann .at()/.get() on a value of the wrong shape: the client's mistake.
     return respond(error_response(400, "bad-request", std::string("malformed request: ") + e.what()));
   }
-  respond(error_response(404, "not-found", "no route " + request.path));
+  respond(error_response(404, "not-found", "no route " + client_text(request.path)));
 }
 
 void Service::Impl::cosign(const http::Request& request, const Client& client, const http::Respond& respond) {
@@ -493,7 +618,7 @@ void Service::Impl::decisions(const http::Request& request, const std::vector<st
   if (parts.size() == 3) {
     auto record = pipeline_.reader().record(parts[2]);
     if (!record) return respond(error_response(503, "unavailable", record.error().message()));
-    if (!*record) return respond(error_response(404, "not-found", "no decision " + std::string(parts[2])));
+    if (!*record) return respond(error_response(404, "not-found", "no decision " + client_text(parts[2])));
     return respond(json_response(200, parse_record(**record)));
   }
   std::uint64_t from = 0;
@@ -571,7 +696,7 @@ void Service::Impl::log(const http::Request& request, const std::string& route,
     if (auto id = query_value(request.query, "id")) {
       auto record = reader.record(*id);
       if (!record) return unavailable(record.error());
-      if (!*record) return respond(error_response(404, "not-found", "no record " + *id));
+      if (!*record) return respond(error_response(404, "not-found", "no record " + client_text(*id)));
       index = static_cast<std::uint64_t>((*record)->seq);
     } else {
       auto i = number("index", true);
@@ -765,6 +890,17 @@ std::expected<std::unique_ptr<Service>, std::string> Service::create(ServiceOpti
 }
 
 void Service::handle(http::Request request, http::Respond respond) { impl_->handle(std::move(request), std::move(respond)); }
+
+std::optional<http::Response> Service::authorize_header(const http::Request& head) {
+  const auto started = Clock::now();
+  const std::string route = route_of(head.path, segments(head.path));
+  auto admitted = impl_->admit(head, route);
+  if (admitted) return std::nullopt;
+  impl_->metrics_.request(route, admitted.error().status, std::chrono::duration<double>(Clock::now() - started).count());
+  return std::move(admitted.error());
+}
+
+void Service::flush_refusals() { impl_->flush_refusals(true); }
 void Service::set_ready(bool ready) noexcept { impl_->ready_ = ready; }
 Metrics& Service::metrics() noexcept { return impl_->metrics_; }
 

@@ -80,6 +80,16 @@ check "two bad config values" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "a bad limit is named" '$.limits.max_connections'
 err_has "a bad log level is named in the same run" '$.log.level'
 
+write_config ''
+sed -i 's|"listen": "127.0.0.1:0"|"listen": "0.0.0.0:0"|' "$tmp/config.json"
+check "a non-loopback listen without tls" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the plain listen names what to write instead" '$.listen: "0.0.0.0" is not a loopback address'
+err_has "the opt-out is named" '"insecure_plaintext": true'
+
+write_config ', "tls": {"cert": "s.crt", "key": "s.key", "client_ca": "ca.crt", "require_client_cert": true}'
+check "required client certificates without a client bound to one" 65 "$txguard" serve --config "$tmp/config.json"
+err_has "the missing binding names what to write" '$.clients[0].cert_sha256: required with $.tls.require_client_cert: write "cert_sha256"'
+
 cat >"$tmp/config.json" <<EOF
 {"listen": "127.0.0.1:99999", "clients": [{"name": "a", "token_sha256": "12", "role": "king"}],
  "policy": "p.json", "database": "d.db", "keystore": {"file": "k.json"}}

@@ -41,12 +41,23 @@ using ms = std::chrono::milliseconds;
 
 /// Routes: /echo (body back, method/path/query in headers), /later?ms=N (answers from another
 /// thread after N ms), /never (parks the Respond), /throw, /answer-then-throw, /twice,
-/// /status?code=N, /inject (hostile extra headers).
+/// /status?code=N, /inject (hostile extra headers). /guarded/...: judged from the header, 401 without
+/// an Authorization header (authorize_header), else as /echo.
 class TestHandler final : public Handler {
  public:
   ~TestHandler() override {
     for (auto& t : threads_) t.join();
   }
+
+  std::optional<Response> authorize_header(const Request& head) override {
+    ++headers_judged_;
+    if (!head.path.starts_with("/guarded") || head.header("authorization")) return std::nullopt;
+    Response r;
+    r.status = 401;
+    r.body = R"({"error":{"code":"unauthenticated","message":"a token is required"}})";
+    return r;
+  }
+  std::atomic<int> headers_judged_{0};
 
   void handle(Request request, Respond respond) override {
     const std::string path = request.path;
@@ -56,7 +67,7 @@ class TestHandler final : public Handler {
       requests_.push_back(request);
     }
     seen_.notify_all();
-    if (path == "/echo") {
+    if (path == "/echo" || path.starts_with("/guarded")) {
       Response r;
       r.body = request.body;
       r.headers = {{"X-Method", request.method}, {"X-Path", request.path}, {"X-Query", request.query}};
@@ -792,6 +803,86 @@ TEST_CASE("http server: refuses connections beyond max_connections and admits ag
   REQUIRE(r.has_value());
   CHECK(r->status == 200);
   CHECK(handler.requests().size() == 2);
+}
+
+TEST_CASE("http server: a client over its per-address connection cap is refused while others are served") {
+  TestHandler handler;
+  auto o = options();
+  o.max_connections = 100;
+  o.max_connections_per_address = 2;
+  auto server = start(o, handler);
+  auto a = RawConnection::connect(server->port(), "127.0.0.1");
+  auto b = RawConnection::connect(server->port(), "127.0.0.1");
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  REQUIRE(eventually([&] { return server->connections() == 2; }));
+
+  // A third idle socket from the same address is refused at once...
+  auto extra = RawConnection::connect(server->port(), "127.0.0.1");
+  if (extra) {
+    check_error(extra->read_response(2s), 503, "unavailable");
+    CHECK(extra->closed_within(2s));
+  }
+  // ...while another address is served, though the global cap is far from reached.
+  auto other = RawConnection::connect(server->port(), "127.0.0.2");
+  REQUIRE(other != nullptr);
+  const auto r = other->request(get("/echo"));
+  REQUIRE(r.has_value());
+  CHECK(r->status == 200);
+  CHECK(a->request(get("/echo")).has_value());
+
+  // A slot freed is a slot for that address again.
+  b.reset();
+  REQUIRE(eventually([&] { return server->connections() == 2; }));
+  auto again = RawConnection::connect(server->port(), "127.0.0.1");
+  REQUIRE(again != nullptr);
+  const auto r2 = again->request(get("/echo"));
+  REQUIRE(r2.has_value());
+  CHECK(r2->status == 200);
+}
+
+TEST_CASE("http server: per-address limits count an IPv4 address, the /64 of an IPv6 address, and a mapped IPv4 as IPv4") {
+  using txguard::http::peer_address_key;
+  CHECK(peer_address_key("10.0.0.7:5555") == "10.0.0.7");
+  CHECK(peer_address_key("[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:443") == "2001:db8:1:2::/64");
+  CHECK(peer_address_key("[2001:db8:1:2::1]:1") == peer_address_key("[2001:db8:1:2:ffff::9]:2"));
+  CHECK(peer_address_key("[::ffff:192.0.2.1]:80") == "192.0.2.1");
+  CHECK(peer_address_key("not an address") == "not an address");
+}
+
+TEST_CASE("http server: an unauthenticated request is answered 401 before its body is read") {
+  TestHandler handler;
+  auto o = options();
+  o.body_timeout = 5s;
+  auto server = start(o, handler);
+  auto c = connect(*server);
+  // A header announcing a body far over max_body_bytes, and no body: the 401 comes at once, neither a
+  // 100 Continue, nor a 413 for the size it claims, nor a 408 for the body that never comes.
+  const auto started = Clock::now();
+  REQUIRE(c->send("POST /guarded HTTP/1.1\r\nHost: test\r\nContent-Length: 1000000000000\r\nExpect: 100-continue\r\n\r\n"));
+  const auto r = c->read_response(3s);
+  REQUIRE(r.has_value());
+  CHECK(r->status == 401);
+  CHECK(since(started) < 2s);  // not the 5 s body timeout
+  CHECK_FALSE(r->keep_alive);
+  CHECK(c->closed_within(3s));
+  CHECK(handler.requests().empty());  // handle() never saw it
+  CHECK(handler.headers_judged_ == 1);
+
+  // With a token the same header goes on to the body limit; a small body is read and handled.
+  auto d = connect(*server);
+  check_error(d->request("POST /guarded HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer t\r\nContent-Length: 1000000000000\r\n\r\n"),
+              413, "body-too-large");
+  auto e = connect(*server);
+  const auto ok = e->request(post("/guarded", "hello", "Authorization: Bearer t\r\n"));
+  REQUIRE(ok.has_value());
+  CHECK(ok->status == 200);
+  CHECK(ok->body == "hello");
+  // A refused request without a body keeps its connection.
+  const auto bare = e->request(get("/guarded"));
+  REQUIRE(bare.has_value());
+  CHECK(bare->status == 401);
+  CHECK(bare->keep_alive);
 }
 
 // --- stop ----------------------------------------------------------------------------------------

@@ -979,3 +979,300 @@ TEST_SUITE("service: OpenAPI") {
     CHECK(g.call("DELETE", "/v1/holds", "", "root").status == 405);
   }
 }
+
+namespace {
+
+// A guard whose front-door limits, pipeline bounds and client certificates the test sets, driven as
+// the server drives it: the header judged first (authorize_header), then handle() with the body.
+struct FrontDoor {
+  TempDir dir{"txguard-front-door"};
+  std::atomic<TimeMs> now{kT0};
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<Service> service;
+
+  using Tweak = std::function<void(PipelineOptions&, ServiceOptions&)>;
+  explicit FrontDoor(const Tweak& tweak = {}) {
+    auto s = signers::KeystoreSigner::from_key(key(kGuardKey));
+    REQUIRE(s.has_value());
+    auto loaded = policy::load_policy(policy_doc().dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
+      return std::unexpected("no file " + p);
+    });
+    REQUIRE(loaded.has_value());
+    auto set = std::make_shared<PolicySet>();
+    set->policy = std::move(*loaded);
+    PipelineOptions po;
+    po.database = database();
+    po.clock = [this] { return now.load(); };
+    ServiceOptions so;
+    for (const auto& [name, role] : std::vector<std::pair<std::string, Role>>{
+             {"ops", Role::kRequester}, {"desk", Role::kRequester}, {"audit", Role::kAuditor}, {"root", Role::kAdmin}}) {
+      ClientConfig c;
+      c.name = name;
+      c.token_sha256 = token_digest("token-" + name);
+      c.role = role;
+      so.clients.push_back(c);
+    }
+    so.clock = [this] { return now.load(); };
+    if (tweak) tweak(po, so);
+    auto p = Pipeline::start(po, set, std::make_shared<signers::KeystoreSigner>(std::move(*s)));
+    REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
+    pipeline = std::move(*p);
+    auto created = Service::create(so, *pipeline);
+    REQUIRE(created.has_value());
+    service = std::move(*created);
+    service->set_ready(true);
+  }
+
+  std::string database() const { return (dir.path / "txguard.db").string(); }
+
+  /// Sends a request from `peer`, with the token of `client` and a verified client certificate of
+  /// fingerprint `cert`; the answer arrives in the future.
+  std::future<http::Response> send(const std::string& method, const std::string& target, const std::string& body,
+                                   std::optional<std::string> client, const std::string& peer = "127.0.0.1:1",
+                                   std::optional<std::string> cert = std::nullopt) {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    r.query = q == std::string::npos ? "" : target.substr(q + 1);
+    r.peer = peer;
+    if (client) r.headers.push_back({"authorization", "Bearer token-" + *client});
+    if (cert) r.client_cert = http::ClientCertificate{"CN=test", *cert};
+    auto promise = std::make_shared<std::promise<http::Response>>();
+    auto future = promise->get_future();
+    if (auto early = service->authorize_header(r)) {
+      promise->set_value(std::move(*early));
+      return future;
+    }
+    r.body = body;
+    service->handle(std::move(r), [promise](http::Response response) { promise->set_value(std::move(response)); });
+    return future;
+  }
+
+  Answer call(const std::string& method, const std::string& target, const std::string& body,
+              std::optional<std::string> client, const std::string& peer = "127.0.0.1:1",
+              std::optional<std::string> cert = std::nullopt) {
+    const http::Response response = send(method, target, body, std::move(client), peer, std::move(cert)).get();
+    return Answer{response.status, json::parse(response.body, nullptr, false), response.body};
+  }
+
+  /// The refusal records in the log, once there are at least `n` (waits for the sequencer's commit).
+  std::vector<json> refusals(std::size_t n) {
+    std::vector<json> out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+      out.clear();
+      auto records = pipeline->reader().records_from(0, 10'000);
+      REQUIRE(records.has_value());
+      for (const auto& r : *records) {
+        if (r.kind == "refusal") out.push_back(json::parse(r.body));
+      }
+      if (out.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return out;
+  }
+};
+
+const std::string kCertA(64, 'a');
+const std::string kCertB(64, 'b');
+
+// A service configuration as an operator writes it, with `extra` members (leading comma).
+std::expected<Config, std::vector<std::string>> config_with(const std::string& listen, const std::string& extra,
+                                                            const std::string& client_extra = "") {
+  return parse_config(R"({"listen": ")" + listen + R"(",
+    "clients": [{"name": "ops", "token_sha256": ")" + std::string(64, '1') + R"(", "role": "requester")" + client_extra + R"(}],
+    "policy": "p.json", "database": "d.db",
+    "keystore": {"file": "k.json", "passphrase_file": "pw"},
+    "decision_log": {"key": {"file": "l.json", "passphrase_file": "pw"}})" + extra + "}",
+                      "/etc/txguard");
+}
+
+bool has_problem(const std::expected<Config, std::vector<std::string>>& config, const std::string& start,
+                 const std::string& mentions) {
+  if (config) return false;
+  return std::any_of(config.error().begin(), config.error().end(), [&](const std::string& p) {
+    return p.starts_with(start) && p.find(mentions) != std::string::npos;
+  });
+}
+
+}  // namespace
+
+TEST_SUITE("service: front door") {
+  TEST_CASE("refusals beyond the per-peer rate are recorded in aggregate, none silently lost") {
+    FrontDoor d([](PipelineOptions&, ServiceOptions& so) {
+      so.refusals_per_second = 0.001;
+      so.refusals_burst = 5;
+    });
+    std::map<unsigned, int> statuses;
+    for (int i = 0; i < 50; ++i) {
+      ++statuses[d.call("GET", "/v1/holds", "", std::nullopt, "203.0.113.9:" + std::to_string(1000 + i)).status];
+    }
+    // The address's refusal burst is answered 401 and recorded one by one; the rest is answered 429
+    // before any body is read, and counted.
+    CHECK(statuses[401] == 5);
+    CHECK(statuses[429] == 45);
+    // Another address has its own rate; a valid token from the flooding address is still served.
+    CHECK(d.call("GET", "/v1/holds", "", "nobody", "198.51.100.1:7").status == 401);
+    CHECK(d.call("GET", "/v1/holds", "", "ops", "203.0.113.9:2000").status == 200);
+
+    d.service->flush_refusals();
+    const auto records = d.refusals(7);
+    std::uint64_t singles = 0;
+    std::uint64_t summarized = 0;
+    for (const auto& r : records) {
+      if (r.at("reason") == "refusals-suppressed") {
+        CHECK(r.at("peer") == "203.0.113.9");
+        CHECK(r.at("reasons") == json{{"missing-token", 45}});
+        CHECK(r.at("first_at_ms") == kT0);
+        summarized += r.at("count").get<std::uint64_t>();
+      } else if (r.at("peer").get<std::string>().starts_with("203.0.113.9:")) {
+        ++singles;
+      }
+    }
+    CHECK(singles == 5);
+    CHECK(summarized == 45);
+    CHECK(records.size() == 7);  // 5 + one summary + the other address's one
+
+    // Without a flush, the summary of an address is written once its first refusal is an interval old.
+    for (int i = 0; i < 10; ++i) CHECK(d.call("GET", "/metrics", "", "bad", "203.0.113.9:3000").status == 429);
+    d.now += 11'000;
+    const auto later = d.refusals(8);
+    REQUIRE(later.size() == 8);
+    CHECK(later.back().at("reason") == "refusals-suppressed");
+    CHECK(later.back().at("count") == 10);
+    CHECK(later.back().at("reasons") == json{{"unknown-token", 10}});
+  }
+
+  TEST_CASE("a refusal whose path holds bytes >= 0x80 is recorded") {
+    FrontDoor d;
+    const Answer a = d.call("GET", "/v1/holds/\xff\xfe\x80\\", "", std::nullopt);
+    CHECK(a.status == 401);
+    const auto records = d.refusals(1);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].at("path") == "/v1/holds/\\xff\\xfe\\x80\\x5c");
+    CHECK(records[0].at("reason") == "missing-token");
+    // Answers that repeat a client's bytes stay JSON too.
+    const Answer nowhere = d.call("GET", "/\xc3\x28", "", "ops");
+    CHECK(nowhere.status == 404);
+    CHECK(nowhere.body.is_object());
+  }
+
+  TEST_CASE("a full sequencer queue answers 503") {
+    FrontDoor d([](PipelineOptions& po, ServiceOptions&) {
+      po.max_queue = 2;
+      po.lock_timeout = std::chrono::milliseconds{10'000};
+    });
+    // Hold the write lock: the sequencer's first batch waits on it, and the queue behind it fills.
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(d.database().c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    // The first request is taken by the sequencer, whose batch then waits for the lock; of the next
+    // five, two wait in the queue and the rest find it full.
+    std::vector<std::future<http::Response>> answers;
+    answers.push_back(d.send("POST", "/v1/safe/cosign", usdc_body(kCustomer, 5, 0).dump(), "ops"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    for (std::uint64_t nonce = 1; nonce < 6; ++nonce) {
+      answers.push_back(d.send("POST", "/v1/safe/cosign", usdc_body(kCustomer, 5, nonce).dump(), "ops"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int full = 0;
+    for (auto& f : answers) {
+      if (f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) continue;
+      const http::Response r = f.get();
+      CHECK(r.status == 503);
+      const json body = json::parse(r.body);
+      CHECK(body.at("error").at("code") == "unavailable");
+      CHECK(body.at("error").at("message").get<std::string>().find("queue is full") != std::string::npos);
+      ++full;
+    }
+    CHECK(full == 3);
+    // A refusal meanwhile finds no room for its own record (refusals get half the queue): it is
+    // answered as usual and counted into its address's summary.
+    CHECK(d.call("GET", "/v1/holds", "", std::nullopt, "192.0.2.44:1").status == 401);
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    for (auto& f : answers) {
+      if (f.valid()) CHECK(f.get().status == 200);
+    }
+    // Room again: the next request is judged.
+    CHECK(d.call("POST", "/v1/safe/cosign", usdc_body(kCustomer, 5, 9).dump(), "ops").status == 200);
+    d.service->flush_refusals();
+    const auto records = d.refusals(1);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].at("reason") == "refusals-suppressed");
+    CHECK(records[0].at("peer") == "192.0.2.44");
+    CHECK(records[0].at("count") == 1);
+  }
+
+  TEST_CASE("a token presented with another client's certificate is refused") {
+    FrontDoor d([](PipelineOptions&, ServiceOptions& so) {
+      so.clients[0].cert_sha256 = codec::from_hex_fixed<32>(kCertA).value();  // ops
+      so.clients[1].cert_sha256 = codec::from_hex_fixed<32>(kCertB).value();  // desk
+    });
+    CHECK(d.call("GET", "/v1/holds", "", "ops", "127.0.0.1:1", kCertA).status == 200);
+    CHECK(d.call("GET", "/v1/holds", "", "desk", "127.0.0.1:1", kCertB).status == 200);
+    // ops's token with desk's certificate, or with none; the auditor's (unbound) token over ops's certificate.
+    const Answer swapped = d.call("GET", "/v1/holds", "", "ops", "127.0.0.1:1", kCertB);
+    CHECK(swapped.status == 401);
+    CHECK(swapped.body.at("error").at("code") == "unauthenticated");
+    CHECK(d.call("GET", "/v1/holds", "", "ops", "127.0.0.1:1").status == 401);
+    CHECK(d.call("GET", "/v1/decisions", "", "audit", "127.0.0.1:1", kCertA).status == 401);
+    CHECK(d.call("GET", "/v1/decisions", "", "audit", "127.0.0.1:1").status == 200);
+    const auto records = d.refusals(3);
+    REQUIRE(records.size() == 3);
+    for (const auto& r : records) CHECK(r.at("reason") == "certificate-mismatch");
+    CHECK(records[0].at("client_cert") == kCertB);
+  }
+
+  TEST_CASE("a client bound to a certificate needs client_ca, and required client certificates need every client bound") {
+    const std::string tls_optional = R"(, "tls": {"cert": "s.crt", "key": "s.key", "client_ca": "ca.crt"})";
+    const std::string tls_required = R"(, "tls": {"cert": "s.crt", "key": "s.key", "client_ca": "ca.crt", "require_client_cert": true})";
+    // The old form (no binding) under required client certificates stops start-up saying what to write.
+    CHECK(has_problem(config_with("127.0.0.1:0", tls_required), "$.clients[0].cert_sha256: required", "\"cert_sha256\":"));
+    CHECK(config_with("127.0.0.1:0", tls_optional).has_value());
+    // openssl's form (upper case, colons) is accepted.
+    std::string colons;
+    for (int i = 0; i < 32; ++i) colons += std::string(i ? ":" : "") + "AB";
+    const auto bound = config_with("127.0.0.1:0", tls_required, R"(, "cert_sha256": ")" + colons + "\"");
+    REQUIRE(bound.has_value());
+    std::string bare;
+    for (int i = 0; i < 32; ++i) bare += "ab";
+    CHECK(bound->clients[0].cert_sha256 == codec::from_hex_fixed<32>(bare).value());
+    CHECK(has_problem(config_with("127.0.0.1:0", "", R"(, "cert_sha256": ")" + kCertA + "\""),
+                      "$.clients[0].cert_sha256", "client_ca"));
+  }
+
+  TEST_CASE("a non-loopback listen without tls refuses to start unless insecure_plaintext") {
+    CHECK(has_problem(config_with("0.0.0.0:8545", ""), "$.listen", "\"insecure_plaintext\": true"));
+    CHECK(has_problem(config_with("[::]:8545", ""), "$.listen", "\"tls\""));
+    CHECK(has_problem(config_with("192.0.2.10:8545", ""), "$.listen", "not a loopback address"));
+    const auto opted = config_with("0.0.0.0:8545", R"(, "insecure_plaintext": true)");
+    REQUIRE(opted.has_value());
+    CHECK(opted->insecure_plaintext);
+    CHECK(config_with("0.0.0.0:8545", R"(, "tls": {"cert": "s.crt", "key": "s.key"})").has_value());
+    CHECK(config_with("127.0.0.2:8545", "").has_value());
+    CHECK(config_with("[::1]:8545", "").has_value());
+  }
+
+  TEST_CASE("readyz tells an unauthenticated caller only whether it is ready") {
+    FrontDoor d;
+    const Answer anyone = d.call("GET", "/readyz", "", std::nullopt);
+    CHECK(anyone.status == 200);
+    CHECK(anyone.body == json{{"status", "ready"}});
+    for (const char* client : {"ops", "audit"}) {
+      const Answer a = d.call("GET", "/readyz", "", client);
+      CHECK(a.status == 200);
+      CHECK(a.body.at("policy") == "service-test");
+      CHECK(a.body.at("policy_hash").is_string());
+      CHECK(a.body.at("signer") == cs(address_of(kGuardKey)));
+    }
+    // A token that is not valid is refused like anywhere else: /readyz is no oracle for tokens.
+    CHECK(d.call("GET", "/readyz", "", "nobody").status == 401);
+    d.service->set_ready(false);
+    const Answer down = d.call("GET", "/readyz", "", std::nullopt);
+    CHECK(down.status == 503);
+    CHECK_FALSE(down.body.contains("policy"));
+  }
+}

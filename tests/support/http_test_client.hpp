@@ -46,11 +46,12 @@ class RawConnection {
   using ms = std::chrono::milliseconds;
 
  public:
-  /// Connects over plain TCP; nullptr when the connection is refused.
-  static std::unique_ptr<RawConnection> connect(std::uint16_t port) {
+  /// Connects over plain TCP; nullptr when the connection is refused. `from`: the local address to
+  /// connect from (any of 127.0.0.0/8, to look like another client), default the system's choice.
+  static std::unique_ptr<RawConnection> connect(std::uint16_t port, const std::string& from = "") {
     auto c = std::unique_ptr<RawConnection>(new RawConnection());
     c->socket_.emplace(c->ioc_);
-    if (!c->connect_lowest(*c->socket_, port)) return nullptr;
+    if (!c->connect_lowest(*c->socket_, port, from)) return nullptr;
     return c;
   }
 
@@ -184,8 +185,13 @@ class RawConnection {
  private:
   RawConnection() = default;
 
-  bool connect_lowest(tcp::socket& socket, std::uint16_t port) {
+  bool connect_lowest(tcp::socket& socket, std::uint16_t port, const std::string& from = "") {
     error_code ec;
+    if (!from.empty()) {
+      socket.open(tcp::v4(), ec);
+      if (!ec) socket.bind(tcp::endpoint(boost::asio::ip::make_address(from, ec), 0), ec);
+      if (ec) return false;
+    }
     socket.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
     if (ec) return false;
     socket.set_option(tcp::no_delay(true), ec);  // small writes go out as written

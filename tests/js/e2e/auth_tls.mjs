@@ -5,7 +5,7 @@
 // with a certificate from the CA is served, one without a certificate or with a certificate from
 // another CA is refused.
 
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEther } from 'viem';
@@ -180,6 +180,7 @@ export async function run({ chain, env, server }, checks) {
     await makeCert(tlsDir, 'ca', '/CN=txguard e2e CA', {});
     await makeCert(tlsDir, 'server', '/CN=127.0.0.1', { ca: 'ca', extensions: ['basicConstraints=CA:FALSE', 'subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth'] });
     await makeCert(tlsDir, 'client', '/CN=ops', { ca: 'ca', extensions: ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'] });
+    await makeCert(tlsDir, 'client-audit', '/CN=audit', { ca: 'ca', extensions: ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'] });
     await makeCert(tlsDir, 'rogue-ca', '/CN=some other CA', {});
     await makeCert(tlsDir, 'rogue-client', '/CN=ops', { ca: 'rogue-ca', extensions: ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'] });
     return true;
@@ -189,11 +190,15 @@ export async function run({ chain, env, server }, checks) {
   const ca = read('ca.crt');
   const withCert = { ca, cert: read('client.crt'), key: read('client.key') };
 
+  // With required client certificates every client names its own (cert_sha256); ops and audit are used here.
+  const bound = (name, crt) => ({ ...env.clients.find((c) => c.name === name), cert_sha256: new X509Certificate(read(crt)).fingerprint256 });
+  const withAuditCert = { ca, cert: read('client-audit.crt'), key: read('client-audit.key') };
   const tlsServer = await checks.check('a server with tls + client_ca + require_client_cert starts on https', async () => {
     const s = await env.startServer({
       name: 'tls',
       tls: { cert: 'tls/server.crt', key: 'tls/server.key', client_ca: 'tls/ca.crt', require_client_cert: true },
       tlsClient: withCert,
+      extra: { clients: [bound('ops', 'client.crt'), bound('audit', 'client-audit.crt')] },
     });
     expect(s.url.startsWith('https://127.0.0.1:'), 'the listening line names https://127.0.0.1:PORT', s.url);
     return s;
@@ -207,6 +212,15 @@ export async function run({ chain, env, server }, checks) {
     const hash = await chain.safeTxHash(safe, tx);
     const sig = await expectCosigned(await tlsServer.cosign(cosignBody(safe, tx)), { hash, guardAddress: env.guardAddress, what: 'cosign over mTLS' });
     await chain.execSafeTx(safe, tx, [await signHash(OWNER_B.key, hash), sig]);
+  });
+
+  await checks.check('a token presented with another client\'s certificate is refused 401; each token works with its own', async () => {
+    const own = await tlsServer.call('GET', '/v1/decisions?limit=1', { token: 'audit', tls: withAuditCert });
+    expectEqual(own.status, 200, `audit's token with audit's certificate (${describeResponse(own)})`);
+    const opsOverAudit = await tlsServer.call('GET', '/v1/holds', { token: 'ops', tls: withAuditCert });
+    expectEqual(opsOverAudit.status, 401, `ops's token with audit's certificate (${describeResponse(opsOverAudit)})`);
+    const auditOverOps = await tlsServer.call('GET', '/v1/decisions?limit=1', { token: 'audit' });
+    expectEqual(auditOverOps.status, 401, `audit's token with ops's certificate (${describeResponse(auditOverOps)})`);
   });
 
   const refused = async (tls, what) => {

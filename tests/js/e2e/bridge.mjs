@@ -153,6 +153,13 @@ async function scenario({ chain, env, dir, log }, checks) {
   });
   if (!server) return;
 
+  await checks.check('/readyz tells a client that this configuration accepted a single source for the source chain', async () => {
+    const res = await server.call('GET', '/readyz', { token: 'audit' });
+    expectEqual(res.status, 200, `status (${describeResponse(res)})`);
+    expect((res.json?.warnings ?? []).some((w) => w.includes(`bridge.rpc.${SOURCE_CHAIN_ID}`) && w.includes('single source')),
+      'a warning names the source chain confirmed by a single source', res.json);
+  });
+
   // --- helpers ----------------------------------------------------------------------------------
 
   /** A real deposit on the source chain to `recipient`; `confirm` mines 2 more blocks (3 confirmations). */
