@@ -414,7 +414,13 @@ StateResult<LogRecord> DecisionLogWriter::append(std::string_view kind, std::str
   fields["at_ms"] = at_ms;
   fields["index"] = record.seq;
   fields["prev"] = codec::to_hex(prev);
-  record.body = fields.dump();
+  try {
+    record.body = fields.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // Invalid UTF-8 in a field: the caller escapes client bytes first, so this is a bug upstream; the
+    // job fails (nothing of it is committed) instead of the exception ending the sequencer.
+    return fail(StateErrc::kIo, std::string("record ") + std::string(id) + " cannot be written as JSON: " + e.what());
+  }
   record.leaf = merkle_leaf_hash(codec::ByteView(reinterpret_cast<const std::uint8_t*>(record.body.data()),
                                                  record.body.size()));
 
