@@ -22,6 +22,7 @@
 
 #include "guard/http/server.hpp"
 #include "guard/service/pipeline.hpp"
+#include "guard/service/requests.hpp"
 #include "guard/service/rpc.hpp"
 #include "guard/service/service.hpp"
 #include "policy/codec/address.hpp"
@@ -379,6 +380,29 @@ TEST_SUITE("rpc") {
     const json next = ask(transfer(1), [](const json&) {});
     CHECK(next.contains("result"));
     pool.join();
+  }
+
+  TEST_CASE("a pipeline callback that throws does not end the sequencer: the next request is answered") {
+    Upstream node;
+    Guard g(node.url());
+    const auto request = [&](std::uint64_t nonce) {
+      auto txn = transaction_from_rpc(transfer(nonce), kGuard, 1);
+      REQUIRE(txn.has_value());
+      auto r = transaction_request(*txn, g.pipeline->policy().policy, "ops", kGuard);
+      REQUIRE(r.has_value());
+      return std::move(*r);
+    };
+    std::promise<void> thrown;
+    g.pipeline->sign(request(0), [&thrown](Outcome) {
+      thrown.set_value();
+      throw std::runtime_error("a caller's callback broke");
+    });
+    REQUIRE(thrown.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    std::promise<Status> next;
+    g.pipeline->sign(request(1), [&next](Outcome o) { next.set_value(o.status); });
+    auto status = next.get_future();
+    REQUIRE(status.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(status.get() == Status::kAllowed);
   }
 
   TEST_CASE("an upstream URL never appears in a JSON-RPC error") {
