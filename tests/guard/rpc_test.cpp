@@ -290,6 +290,27 @@ TEST_SUITE("rpc") {
     CHECK(decoded->max_fee_per_gas == codec::U256(3'000'000'000ULL));
   }
 
+  TEST_CASE("maximal fees and gas given by the client are judged, and the co-signer keeps serving") {
+    Upstream node;
+    Guard g(node.url());
+    json dynamic = transfer(0);
+    dynamic["gas"] = "0xffffffffffffffff";
+    dynamic["maxFeePerGas"] = kMax;
+    dynamic["maxPriorityFeePerGas"] = kMax;
+    json legacy = transfer(1);
+    legacy.erase("maxFeePerGas");
+    legacy.erase("maxPriorityFeePerGas");
+    legacy["gas"] = "0xffffffffffffffff";
+    legacy["gasPrice"] = kMax;
+    legacy["value"] = kMax;
+    for (const json& tx : {dynamic, legacy}) {
+      const Answer a = g.rpc("eth_signTransaction", json::array({tx}));
+      REQUIRE_MESSAGE(a.body.is_object(), a.text);
+      CHECK_MESSAGE((a.body.contains("result") || a.body.contains("error")), a.text);
+    }
+    CHECK(g.rpc("eth_chainId", json::array()).body.at("result") == "0x1");
+  }
+
   TEST_CASE("a hostile upstream's huge baseFeePerGas answers unavailable, nothing signed") {
     Upstream node;
     Guard g(node.url());
