@@ -56,7 +56,8 @@ std::string lower(std::string s) {
 }
 
 std::expected<Target, std::string> parse_url(const std::string& url) {
-  const auto bad = [&](const std::string& why) { return std::unexpected("upstream URL " + url + ": " + why); };
+  // Never the URL itself: its path or query often holds an API key, and this text reaches logs.
+  const auto bad = [&](const std::string& why) { return std::unexpected("upstream URL: " + why); };
   for (const char c : url) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f) return bad("contains a space or control character");
@@ -83,7 +84,7 @@ std::expected<Target, std::string> parse_url(const std::string& url) {
     t.host = authority.substr(1, close - 1);
     error_code ec;
     net::ip::make_address_v6(t.host, ec);
-    if (ec) return bad("'" + t.host + "' is not an IPv6 address");
+    if (ec) return bad("the bracketed host is not an IPv6 address");
     t.host_is_ip = true;
     const std::string rest = authority.substr(close + 1);
     if (!rest.empty()) {
@@ -105,10 +106,10 @@ std::expected<Target, std::string> parse_url(const std::string& url) {
   if (t.host.empty()) return bad("no host");
   if (!port_text.empty()) {
     if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return bad("port '" + port_text + "' is not a number");
+      return bad("the port is not a number");
     }
     const unsigned long port = std::stoul(port_text);
-    if (port == 0 || port > 65535) return bad("port " + port_text + " is out of range");
+    if (port == 0 || port > 65535) return bad("port " + std::to_string(port) + " is out of range");
     t.port = std::to_string(port);
   } else {
     t.port = t.https ? "443" : "80";
@@ -121,11 +122,12 @@ std::expected<Target, std::string> parse_url(const std::string& url) {
   return t;
 }
 
+// Printable ASCII only: the quote ends up in JSON answers, where a stray byte >= 0x80 is not UTF-8.
 std::string quote_body(const std::string& body) {
   std::string out = body.substr(0, kQuotedBody);
   for (char& c : out) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
+    if (u < 0x20 || u >= 0x7f) c = ' ';
   }
   if (body.size() > kQuotedBody) out += "...";
   return out;
@@ -230,13 +232,11 @@ class Client::Impl {
   }
 
  private:
-  std::string where() const {
-    const bool v6 = target_.host.find(':') != std::string::npos;
-    return (v6 ? "[" + target_.host + "]" : target_.host) + ":" + target_.port;
-  }
-
+  // Error texts never name the URL, the host or the port: a provider's URL carries its API key (in
+  // the path, the query or a subdomain), and these texts reach JSON-RPC clients and logs. The caller
+  // knows which upstream it asked and says so ("the upstream for chain 1").
   std::string timeout_error(std::string_view during) const {
-    return "timeout after " + std::to_string(options_.timeout.count()) + " ms " + std::string(during) + " " + url_;
+    return "timeout after " + std::to_string(options_.timeout.count()) + " ms " + std::string(during) + " the upstream";
   }
 
   std::expected<std::string, std::string> finish(std::unique_ptr<Connection> conn, Outcome out) {
@@ -277,13 +277,13 @@ class Client::Impl {
     std::vector<tcp::endpoint> endpoints;
     if (target_.host_is_ip) {
       const auto address = net::ip::make_address(target_.host, ec);
-      if (ec) return std::unexpected("upstream host " + target_.host + ": not an IP address");
+      if (ec) return std::unexpected("the upstream host is not an IP address");
       endpoints.emplace_back(address, static_cast<std::uint16_t>(std::stoul(target_.port)));
     } else {
       // Blocking name resolution, bounded by the system resolver's own timeouts.
       tcp::resolver resolver(conn.ioc);
       const auto results = resolver.resolve(target_.host, target_.port, ec);
-      if (ec) return std::unexpected("cannot resolve upstream host " + target_.host + ": " + ec.message());
+      if (ec) return std::unexpected("cannot resolve the upstream host: " + ec.message());
       for (const auto& r : results) endpoints.push_back(r.endpoint());
     }
 
@@ -301,18 +301,18 @@ class Client::Impl {
     });
     run(conn);
     if (!done || ec == beast::error::timeout) return std::unexpected(timeout_error("connecting to"));
-    if (ec) return std::unexpected("connect to " + where() + " failed: " + ec.message());
+    if (ec) return std::unexpected("connect to the upstream failed: " + ec.message());
     lowest.socket().set_option(tcp::no_delay(true), ec);
 
     if (conn.tls) {
       SSL* ssl = conn.tls->native_handle();
       if (target_.host_is_ip) {
         if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str()) != 1) {
-          return std::unexpected("cannot verify upstream address " + target_.host);
+          return std::unexpected("cannot set up verification of the upstream's IP address");
         }
       } else if (  // SSL_set_tlsext_host_name without its C cast: SNI
           SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(target_.host.c_str())) != 1 || SSL_set1_host(ssl, target_.host.c_str()) != 1) {
-        return std::unexpected("cannot verify upstream host " + target_.host);
+        return std::unexpected("cannot set up verification of the upstream's host name");
       }
       done = false;
       conn.tls->async_handshake(net::ssl::stream_base::client, [&](const error_code& e) {
@@ -321,7 +321,7 @@ class Client::Impl {
       });
       run(conn);
       if (!done || ec == beast::error::timeout) return std::unexpected(timeout_error("in the TLS handshake with"));
-      if (ec) return std::unexpected("TLS handshake with " + where() + " failed: " + ec.message());
+      if (ec) return std::unexpected("TLS handshake with the upstream failed: " + ec.message());
     }
     return {};
   }
@@ -355,7 +355,7 @@ class Client::Impl {
     }
     if (ec) {
       out.retry_fresh = is_stale_error(ec);
-      out.result = std::unexpected("sending to " + url_ + " failed: " + ec.message());
+      out.result = std::unexpected("sending to the upstream failed: " + ec.message());
       return out;
     }
 
@@ -390,9 +390,9 @@ class Client::Impl {
     if (ec) {
       out.retry_fresh = is_stale_error(ec) && !parser.got_some() && conn.buffer.size() == 0;
       if (ec == bhttp::error::body_limit) {
-        out.result = std::unexpected("response from " + url_ + " exceeds " + std::to_string(options_.max_response_bytes) + " bytes");
+        out.result = std::unexpected("the upstream's response exceeds " + std::to_string(options_.max_response_bytes) + " bytes");
       } else {
-        out.result = std::unexpected("reading the response of " + url_ + " failed: " + ec.message());
+        out.result = std::unexpected("reading the upstream's response failed: " + ec.message());
       }
       return out;
     }

@@ -43,9 +43,10 @@ class Client {
                                                                      const ClientOptions& options);
 
   /// POSTs `body` with Content-Type application/json and returns the response body of a 2xx answer.
-  /// Errors (never throws): "connect to <host:port> failed: ...", "timeout after N ms ...",
-  /// "upstream answered HTTP <status>: <start of the body>", TLS failures, malformed or oversized
-  /// responses. A reused keep-alive connection that turns out to be closed by the server (nothing of
+  /// Errors (never throws): "connect to the upstream failed: ...", "timeout after N ms ...",
+  /// "upstream answered HTTP <status>: <start of the body, printable ASCII>", TLS failures, malformed
+  /// or oversized responses. No error text (here or from create()) names the URL, its host or port:
+  /// a provider's URL often carries an API key, and these texts reach clients and logs. A reused keep-alive connection that turns out to be closed by the server (nothing of
   /// a response read) is retried once on a fresh connection.
   std::expected<std::string, std::string> post_json(const std::string& body);
 

@@ -490,7 +490,15 @@ void Pipeline::run() {
         queue_.pop_front();
       }
     }
-    if (!batch.empty() || !woke) process(batch, options_.clock(), false);
+    if (!batch.empty() || !woke) {
+      // Nothing may end the sequencer (issue 13 item 2): a caller's callback that throws, or a bug
+      // outside the batch's steps (those already turn exceptions into errors). Callers of this batch
+      // not answered yet get the server's 503 at their response deadline.
+      try {
+        process(batch, options_.clock(), false);
+      } catch (...) {
+      }
+    }
     batch.clear();
   }
 }

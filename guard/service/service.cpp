@@ -105,6 +105,20 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
+// Runs `task` on `pool`; whatever it throws answers 500 (nothing signed) instead of ending the process.
+void post_guarded(boost::asio::thread_pool& pool, http::Respond respond, std::function<void()> task) {
+  boost::asio::post(pool, [respond = std::move(respond), task = std::move(task)] {
+    try {
+      task();
+    } catch (...) {
+      try {
+        respond(error_response(500, "internal", "internal error: nothing was signed"));
+      } catch (...) {  // the server's response deadline answers
+      }
+    }
+  });
+}
+
 // Decision ids are [0-9a-f-]; anything else in a path segment is not one of ours.
 bool plausible_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -463,8 +477,14 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
     if (route == "/rpc" || route == "/rpc/{chainId}") {
       if (!require(*client, {Role::kRequester}, request, respond)) return;
       const std::string chain = parts.size() == 2 ? std::string(parts[1]) : std::string();
+      // Each call of a batch costs one request token (the request itself paid for the first).
       return rpc_.handle(request.body, client->name, chain, respond,
-                         [this](const json& decision) { metrics_.decision(decision); });
+                         [this](const json& decision) { metrics_.decision(decision); },
+                         [this, name = client->name] {
+                           if (rate_.allow(name, options_.clock())) return true;
+                           metrics_.refusal("rate-limited");
+                           return false;
+                         });
     }
     if (route == "/v1/holds") {
       if (!require(*client, {Role::kApprover, Role::kRequester}, request, respond)) return;
@@ -772,7 +792,7 @@ void Service::Impl::bridge_release(const http::Request& request, const Client& c
   if (!decoded) return respond(error_response(decoded.error().status, decoded.error().code, decoded.error().message));
   // Asking the source chain blocks on the network: on the worker pool, never on the I/O threads.
   auto shared = std::make_shared<SigningRequest>(std::move(*decoded));
-  boost::asio::post(pool_, [this, shared, respond] {
+  post_guarded(pool_, respond, [this, shared, respond] {
     SigningRequest& req = *shared;
     const auto& policy = pipeline_.policy().policy;
     const policy::RouteSpec& route = policy.bridges.routes.at(req.bridge->claim.route);

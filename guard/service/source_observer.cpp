@@ -361,8 +361,9 @@ std::expected<std::unique_ptr<SourceObserver>, std::string> SourceObserver::crea
       e->redacted = redact(e->url);
       auto client = http::Client::create(e->url, timeout);
       if (!client) {
-        return std::unexpected("source chain " + std::to_string(chain) + " endpoint " + std::to_string(i) + " (" +
-                               e->redacted + "): " + replace_all(client.error(), e->url, e->redacted));
+        // By index only: even the host may carry a key (a provider's per-customer subdomain).
+        return std::unexpected("source chain " + std::to_string(chain) + " endpoint " + std::to_string(i) + ": " +
+                               replace_all(client.error(), e->url, "the endpoint"));
       }
       e->client = std::move(*client);
       list.push_back(std::move(e));

@@ -110,7 +110,7 @@ class SourceObserver {
  public:
   /// endpoints_by_chain: chain id -> JSON-RPC URLs (http:// or https://, as http::Client accepts).
   /// `timeout` bounds each RPC call. Fails when a URL is invalid; the message names the chain and the
-  /// endpoint's index and scheme://host:port only, never its path, user info or query.
+  /// endpoint's index only, never its URL, host, path, user info or query.
   static std::expected<std::unique_ptr<SourceObserver>, std::string> create(
       std::map<std::uint64_t, std::vector<std::string>> endpoints_by_chain, std::chrono::milliseconds timeout);
 

@@ -68,4 +68,18 @@ std::optional<std::uint64_t> to_u64(const U256& value) {
   return value.convert_to<std::uint64_t>();
 }
 
+// Both compare before computing, so neither reaches the backend's overflow check (which throws).
+std::optional<U256> checked_add(const U256& a, const U256& b) noexcept {
+  static const U256 kMax = ~U256(0);
+  if (a > kMax - b) return std::nullopt;
+  return a + b;
+}
+
+std::optional<U256> checked_mul(const U256& a, const U256& b) noexcept {
+  static const U256 kMax = ~U256(0);
+  if (a == 0 || b == 0) return U256(0);
+  if (a > kMax / b) return std::nullopt;
+  return a * b;
+}
+
 }  // namespace txguard::codec

@@ -33,4 +33,11 @@ std::string to_hex_quantity(const U256& value);
 /// The value as uint64_t if it fits.
 std::optional<std::uint64_t> to_u64(const U256& value);
 
+/// a + b, or nothing when the sum exceeds 2^256-1. Pure, never throws: for arithmetic on values that
+/// come from outside (a client's fee, an upstream's base fee), where U256's own operators would throw
+/// std::overflow_error.
+[[nodiscard]] std::optional<U256> checked_add(const U256& a, const U256& b) noexcept;
+/// a * b, or nothing when the product exceeds 2^256-1. Pure, never throws.
+[[nodiscard]] std::optional<U256> checked_mul(const U256& a, const U256& b) noexcept;
+
 }  // namespace txguard::codec

@@ -103,6 +103,27 @@ TEST_SUITE("primitives") {
     CHECK(!to_u64(U256(1) << 64).has_value());
   }
 
+  TEST_CASE("u256 checked add and mul answer nothing on overflow instead of throwing") {
+    const U256 max = ~U256(0);
+    const U256 half = max / 2;  // 2^255 - 1
+    CHECK(checked_add(max, 0) == std::optional<U256>(max));
+    CHECK(checked_add(max - 1, 1) == std::optional<U256>(max));
+    CHECK(!checked_add(max, 1).has_value());
+    CHECK(!checked_add(1, max).has_value());
+    CHECK(!checked_add(max, max).has_value());
+    CHECK(checked_add(half, half + 1) == std::optional<U256>(max));
+    CHECK(!checked_add(half + 1, half + 1).has_value());
+    CHECK(checked_mul(max, 1) == std::optional<U256>(max));
+    CHECK(checked_mul(max, 0) == std::optional<U256>(U256(0)));
+    CHECK(checked_mul(0, max) == std::optional<U256>(U256(0)));
+    CHECK(checked_mul(half, 2) == std::optional<U256>(max - 1));
+    CHECK(!checked_mul(half + 1, 2).has_value());
+    CHECK(!checked_mul(2, half + 1).has_value());
+    CHECK(!checked_mul(max, max).has_value());
+    CHECK(checked_mul(U256(1) << 128, (U256(1) << 128) - 1) == std::optional<U256>(max - ((U256(1) << 128) - 1)));
+    CHECK(!checked_mul(U256(1) << 128, U256(1) << 128).has_value());
+  }
+
   TEST_CASE("u256 big-endian forms are minimal for RLP and 32 bytes for ABI") {
     CHECK(u256_to_be_min(U256(0)).empty());
     CHECK(to_hex(u256_to_be_min(U256(0x0100))) == "0x0100");

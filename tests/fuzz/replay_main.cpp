@@ -1,7 +1,9 @@
 // Runs a libFuzzer entry point without libFuzzer: over every file in the corpus directory given as
-// argv[1], then over 20,000 deterministic pseudo-random inputs and single-byte mutations of the corpus.
+// argv[1], then over deterministic pseudo-random inputs and single-byte mutations of the corpus:
+// 20,000 of them, or argv[2] (for a target whose every input costs real I/O, such as fuzz_rpc).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,9 +22,11 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& input : corpus) LLVMFuzzerTestOneInput(input.data(), input.size());
+  long count = 20000;
+  if (argc > 2) count = std::strtol(argv[2], nullptr, 10);
   std::mt19937_64 rng(0x7478677561726400ULL);  // fixed seed: reproducible
   std::size_t runs = corpus.size();
-  for (int i = 0; i < 20000; ++i, ++runs) {
+  for (long i = 0; i < count; ++i, ++runs) {
     std::vector<std::uint8_t> input;
     if (!corpus.empty() && (i % 2 == 0)) {
       input = corpus[rng() % corpus.size()];
