@@ -143,7 +143,8 @@ struct World {
       "assets": {"ETH": {"chain": "ethereum", "native": true, "decimals": 18}},
       "prices": {"fixed": {"ETH": "3000"}},
       "wallets": {"guard": {"chain": "ethereum", "address": ")" + guard_address + R"(", "kind": "account"}},
-      "rules": [{"id": "pay", "match": {"leg": "transfer"}, "effect": "allow"}]})";
+      "rules": [{"id": "pay", "match": {"leg": "transfer"}, "effect": "allow"},
+                {"id": "gas", "match": {"leg": "fee"}, "effect": "allow"}]})";
     auto loaded = policy::load_policy(policy, [](const std::string&) -> std::expected<std::string, std::string> {
       return std::unexpected(std::string("no files"));
     });
@@ -159,7 +160,7 @@ struct World {
     pipeline = std::move(*p);
 
     service::ServiceOptions so;
-    so.clients.push_back(service::ClientConfig{"ops", service::token_digest("token-ops"), service::Role::kRequester});
+    so.clients.push_back(service::ClientConfig{"ops", service::token_digest("token-ops"), service::Role::kRequester, std::nullopt});
     so.requests_per_second = 1e9;
     so.burst = 1e9;
     so.upstream = {{"1", url}};

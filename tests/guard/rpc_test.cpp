@@ -129,7 +129,8 @@ json policy_doc() {
               {"assets", {{"ETH", {{"chain", "ethereum"}, {"native", true}, {"decimals", 18}}}}},
               {"prices", {{"fixed", {{"ETH", "3000"}}}}},
               {"wallets", {{"guard", {{"chain", "ethereum"}, {"address", cs(kGuard)}, {"kind", "account"}}}}},
-              {"rules", json::array({{{"id", "pay"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"}}})}};
+              {"rules", json::array({{{"id", "pay"}, {"match", {{"leg", "transfer"}}}, {"effect", "allow"}},
+                                     {{"id", "gas"}, {"match", {{"leg", "fee"}}}, {"effect", "allow"}}})}};
 }
 
 std::shared_ptr<PolicySet> policy_set() {
@@ -167,8 +168,8 @@ struct Guard {
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
     pipeline = std::move(*p);
     ServiceOptions so;
-    so.clients.push_back(ClientConfig{"ops", token_digest("token-ops"), Role::kRequester});
-    so.clients.push_back(ClientConfig{"audit", token_digest("token-audit"), Role::kAuditor});
+    so.clients.push_back(ClientConfig{"ops", token_digest("token-ops"), Role::kRequester, std::nullopt});
+    so.clients.push_back(ClientConfig{"audit", token_digest("token-audit"), Role::kAuditor, std::nullopt});
     so.requests_per_second = rate;
     so.burst = burst;
     so.upstream = {{"1", upstream_url}};
