@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "policy/codec/keccak.hpp"
 #include "policy/codec/safe.hpp"
 
 namespace txguard::policy {
@@ -37,7 +38,21 @@ bool is_container_delegatecall(const codec::Grant& g, const Intent& intent, cons
 
 std::string short_address(const std::optional<Address>& a) { return a ? codec::to_checksum(*a) : "(unknown)"; }
 
+bool message_matches(const MessageCondition& c, const codec::Bytes& message) {
+  switch (c.kind) {
+    case MessageCondition::Kind::kText: return message == c.bytes;
+    case MessageCondition::Kind::kPrefix:
+      return message.size() >= c.bytes.size() && std::equal(c.bytes.begin(), c.bytes.end(), message.begin());
+    case MessageCondition::Kind::kHash: return codec::keccak256(message) == c.hash;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool message_is_opaque_hash(codec::ByteView message) noexcept {
+  return message.size() == 32 || (message.size() == 66 && message[0] == 0x19 && message[1] == 0x01);
+}
 
 std::vector<Leg> legs_of(const Intent& intent, const Policy& policy) {
   const U256 chain = intent.chain_id.value_or(0);
@@ -169,7 +184,8 @@ class Evaluator {
     d_.at_ms = input_.now_ms;
     d_.decision_id = input_.decision_id;
 
-    if (!check_wallet()) return finish();
+    const bool opaque = refuse_opaque_message();
+    if (!check_wallet() || opaque) return finish();
     const std::vector<Leg> legs = legs_of(intent_, policy_);
     for (std::size_t i = 0; i < legs.size(); ++i) d_.legs.push_back(judge(i, legs[i]));
     if (std::none_of(d_.legs.begin(), d_.legs.end(), [](const LegDecision& l) { return l.verdict == Verdict::kDeny; })) {
@@ -180,6 +196,23 @@ class Evaluator {
 
  private:
   // ---- request level --------------------------------------------------------------------------
+  // A Safe accepts an owner's eth_sign signature (v > 30) over "\x19Ethereum Signed Message:\n32" ||
+  // hash, for its safeTxHash (execTransaction) and for its SafeMessage hash (EIP-1271), and an owner
+  // Safe's EIP-1271 signature over the 66 bytes 0x1901 || domainSeparator || structHash of another
+  // Safe's transaction. Such a message is a digest of something txguard cannot see: signing it would
+  // approve, as a Safe owner, what the Safe route never judged. No rule can allow it.
+  bool refuse_opaque_message() {
+    if (!intent_.message || !message_is_opaque_hash(*intent_.message)) return false;
+    const bool eip712 = intent_.message->size() == 66;
+    d_.reasons.push_back({std::string(reason::kMessageIsAHash),
+                          eip712 ? "the message is 0x1901 || domain separator || struct hash: an EIP-712 digest's "
+                                   "preimage (a Safe transaction or message to approve as an owner Safe), not readable text"
+                                 : "the message is 32 bytes: a hash (a Safe accepts an owner's eth_sign of its safeTxHash "
+                                   "or SafeMessage hash as a signature), not readable text; nothing is signed",
+                          std::nullopt, {}, intent_.wallet});
+    return true;
+  }
+
   bool check_wallet() {
     auto deny = [&](std::string_view code, std::string message) {
       d_.reasons.push_back({std::string(code), std::move(message), std::nullopt, {}, intent_.wallet});
@@ -359,6 +392,14 @@ class Evaluator {
     if (!mt.legs.empty()) combine(m, want(std::find(mt.legs.begin(), mt.legs.end(), leg.kind) != mt.legs.end()), "leg");
     if (!mt.requesters.empty()) {
       combine(m, want(std::find(mt.requesters.begin(), mt.requesters.end(), input_.requester) != mt.requesters.end()), "requester");
+    }
+    if (!mt.messages.empty()) {
+      if (leg.kind != LegKind::kMessage) combine(m, Tri::kNo, "message");
+      else if (!intent_.message) combine(m, Tri::kUnknown, "message");
+      else combine(m, want(std::any_of(mt.messages.begin(), mt.messages.end(), [&](const MessageCondition& c) {
+                     return message_matches(c, *intent_.message);
+                   })),
+                   "message");
     }
     if (m.result == Tri::kNo) return m;
     if (!mt.grants.empty()) {
