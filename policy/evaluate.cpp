@@ -185,7 +185,8 @@ class Evaluator {
     d_.decision_id = input_.decision_id;
 
     const bool opaque = refuse_opaque_message();
-    if (!check_wallet() || opaque) return finish();
+    const bool approval = refuse_owner_approvals();
+    if (!check_wallet() || opaque || approval) return finish();
     const std::vector<Leg> legs = legs_of(intent_, policy_);
     for (std::size_t i = 0; i < legs.size(); ++i) d_.legs.push_back(judge(i, legs[i]));
     if (std::none_of(d_.legs.begin(), d_.legs.end(), [](const LegDecision& l) { return l.verdict == Verdict::kDeny; })) {
@@ -211,6 +212,42 @@ class Evaluator {
                                    "or SafeMessage hash as a signature), not readable text; nothing is signed",
                           std::nullopt, {}, intent_.wallet});
     return true;
+  }
+
+  // The other ways an owner approves a Safe transaction besides a signature: approveHash(hash) on
+  // the Safe (a hash txguard cannot see), and execTransaction sent by the owner itself with a v = 1
+  // signature naming it (the Safe counts msg.sender as approving). Through a transaction, neither is
+  // judged as the Safe's transaction (its wallet's rules, its pinned version, its once-only nonce):
+  // no rule can allow them; a Safe transaction is co-signed through the Safe route.
+  bool refuse_owner_approvals() {
+    bool refused = false;
+    for (const auto& c : intent_.calls) {
+      const bool self = c.from && c.target && *c.from == *c.target;
+      if (c.operation == codec::Operation::kCall && !self && c.selector &&
+          std::find(c.functions.begin(), c.functions.end(), "approveHash(bytes32)") != c.functions.end()) {
+        d_.reasons.push_back({std::string(reason::kSafeHashApproval),
+                              "approveHash on " + short_address(c.target) +
+                                  " approves, as an owner, a Safe transaction hash txguard cannot see; co-sign the "
+                                  "Safe transaction through the Safe route instead",
+                              std::nullopt, {}, c.target});
+        refused = true;
+      }
+      if (!c.safe_tx || !c.from || *c.safe_tx >= intent_.safe_txs.size()) continue;
+      const auto& entry = intent_.safe_txs[*c.safe_tx];
+      if (!entry.signatures) continue;
+      for (const auto& sig : entry.signatures->items) {
+        if (sig.kind == codec::SafeSignatureKind::kApprovedHash && sig.owner == c.from) {
+          d_.reasons.push_back({std::string(reason::kSafeHashApproval),
+                                "execTransaction on " + codec::to_checksum(entry.safe) + " sent by " +
+                                    codec::to_checksum(*c.from) +
+                                    " counts as that owner's approval (a v = 1 signature naming the sender); co-sign "
+                                    "the Safe transaction through the Safe route instead",
+                                std::nullopt, {}, entry.safe});
+          refused = true;
+        }
+      }
+    }
+    return refused;
   }
 
   bool check_wallet() {

@@ -6,7 +6,11 @@
 // How a request is judged:
 //   1. A message (personal_sign, eth_sign, or the inner message of a Safe's SafeMessage typed data)
 //      that is an opaque hash is denied whatever the rules say ("message-is-a-hash"; see
-//      message_is_opaque_hash). The request must be for a declared wallet on its chain (reason
+//      message_is_opaque_hash). So is any call of approveHash(bytes32) other than a Safe's call to
+//      itself (an owner approving a hash on chain), and an execTransaction whose sender is one of
+//      its v = 1 (approved-hash) signers (the sender's approval): "safe-hash-approval". A Safe
+//      transaction is co-signed only through the Safe route. The request must be for a declared
+//      wallet on its chain (reason
 //      "unknown-wallet", "chain-mismatch"), and a Safe request must be for the wallet's pinned Safe
 //      version ("safe-version-mismatch").
 //   2. The intent is split into legs (Leg): every transfer, every grant of rights, every Safe
@@ -66,6 +70,7 @@ inline constexpr std::string_view kPriceUnavailable = "price-unavailable";
 inline constexpr std::string_view kLimitExceeded = "limit-exceeded";
 inline constexpr std::string_view kHoldRequired = "hold-required";
 inline constexpr std::string_view kMessageIsAHash = "message-is-a-hash";
+inline constexpr std::string_view kSafeHashApproval = "safe-hash-approval";
 }  // namespace reason
 
 /// True for message bytes that are a digest txguard cannot read, which no rule may let it sign:

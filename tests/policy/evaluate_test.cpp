@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/codec/abi.hpp"
+#include "policy/codec/abi_registry.hpp"
 #include "policy/codec/keccak.hpp"
 #include "policy/document.hpp"
 #include "policy/evaluate.hpp"
@@ -891,5 +893,70 @@ TEST_SUITE("evaluate: messages") {
     CHECK(d.verdict == Verdict::kDeny);
     CHECK(has_reason(d, "message-is-a-hash"));
     CHECK(judge(hot, safe_message_intent(kSafe, text_bytes("gm"))).verdict == Verdict::kAllow);
+  }
+}
+
+namespace {
+
+const AbiFunction& builtin(std::string_view signature) {
+  for (const AbiFunction* f : FunctionRegistry::builtin().lookup(selector_of(signature))) {
+    if (f->signature == signature) return *f;
+  }
+  FAIL("no built-in function " << signature);
+  throw std::logic_error("unreachable");
+}
+
+// execTransaction(...) of `inner` with one packed 65-byte signature.
+Bytes exec_transaction(const SafeTx& inner, const Bytes& signature) {
+  const AbiValue args[] = {AbiValue::address(inner.to), AbiValue::uint(inner.value), AbiValue::bytes(inner.data),
+                           AbiValue::uint(inner.operation == Operation::kCall ? 0 : 1), AbiValue::uint(0), AbiValue::uint(0),
+                           AbiValue::uint(0), AbiValue::address(Address{}), AbiValue::address(Address{}),
+                           AbiValue::bytes(signature)};
+  return encode_call(builtin("execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"), args);
+}
+
+// A v = 1 Safe signature: r = the owner, s = 0 (approved hash, or msg.sender).
+Bytes approved_hash_signature(const Address& owner) {
+  Bytes sig(65, 0);
+  std::copy(owner.view().begin(), owner.view().end(), sig.begin() + 12);
+  sig[64] = 1;
+  return sig;
+}
+
+json allow_everything() {
+  return json::array({{{"id", "everything"},
+                       {"effect", "allow"},
+                       {"lifts", {"unsafe-delegatecall", "safe-configuration-change", "unknown-selector", "gas-refund",
+                                  "contract-creation", "eip7702-delegation", "unlimited-approval"}}}});
+}
+
+}  // namespace
+
+TEST_SUITE("evaluate: owner approvals outside the Safe route") {
+  TEST_CASE("a transaction calling approveHash on a Safe is refused as an owner's approval of a hash, whatever the rules say") {
+    const Hash32 h = safe_tx_hash(safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1)).tx,
+                                  safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1)).domain);
+    const AbiValue args[] = {AbiValue::bytes(Bytes(h.begin(), h.end()))};
+    const Bytes data = encode_call(builtin("approveHash(bytes32)"), args);
+    const Decision d = judge(load(with_rules(base_policy(), allow_everything())), intent_of(txguard::test::transaction(kOps, kSafe, data)));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "safe-hash-approval"));
+    // Through a Safe transaction of another Safe too (a Safe that owns a Safe).
+    const Decision nested = judge(load(with_rules(base_policy(), allow_everything())), safe_intent(kCold, data));
+    CHECK(has_reason(nested, "safe-hash-approval"));
+  }
+
+  TEST_CASE("an execTransaction sent by an owner naming itself in a v = 1 signature is refused as that owner's approval") {
+    SafeTx inner;
+    inner.to = kUsdc;
+    inner.data = erc20_transfer(kCustomer, 1);
+    const Policy p = load(with_rules(base_policy(), allow_everything()));
+    const Decision own = judge(p, intent_of(txguard::test::transaction(kOps, kSafe, exec_transaction(inner, approved_hash_signature(kOps)))));
+    CHECK(own.verdict == Verdict::kDeny);
+    CHECK(has_reason(own, "safe-hash-approval"));
+    // Relaying a Safe transaction signed by someone else is not the sender's approval.
+    const Decision relay = judge(p, intent_of(txguard::test::transaction(kOps, kSafe, exec_transaction(inner, approved_hash_signature(kAlice)))));
+    CHECK_FALSE(has_reason(relay, "safe-hash-approval"));
+    CHECK(relay.verdict == Verdict::kAllow);
   }
 }
