@@ -775,7 +775,7 @@ class Loader {
   void load_match(const Json& m, const std::string& path, Match& out) {
     if (!fields(m, path, {"chain", "wallet", "request", "leg", "grant", "asset", "amount", "usd", "counterparty",
                           "counterparty_not", "any_address", "target", "function", "params", "operation", "depth",
-                          "requester"}))
+                          "requester", "message"}))
       return;
     if (m.contains("chain")) {
       for (const auto& [item, ipath] : one_or_many(m["chain"], path + ".chain")) {
@@ -889,6 +889,52 @@ class Loader {
       for (const auto& [item, ipath] : one_or_many(m["requester"], path + ".requester")) {
         if (auto s = string_at(*item, ipath)) out.requesters.push_back(*s);
       }
+    }
+    if (m.contains("message")) load_message(m["message"], path + ".message", out);
+  }
+
+  void load_message(const Json& v, const std::string& path, Match& out) {
+    if (v.is_array() && v.empty()) {
+      return problem(path, "an empty array matches no message",
+                     "write one condition {\"text\": ...}, {\"prefix\": ...} or {\"hash\": ...}, or an array of them");
+    }
+    for (const auto& [item, ipath] : one_or_many(v, path)) {
+      if (!item->is_object() || item->size() != 1) {
+        problem(ipath, "expected an object with exactly one of \"text\", \"prefix\" or \"hash\"",
+                "e.g. {\"prefix\": \"Sign in to example.com\"}; several conditions go in an array");
+        continue;
+      }
+      const std::string key = item->begin().key();
+      const Json& value = item->begin().value();
+      const std::string kpath = codec::json_path(ipath, key);
+      MessageCondition c;
+      if (key == "text" || key == "prefix") {
+        auto s = string_at(value, kpath);
+        if (!s) continue;
+        if (s->empty()) {
+          problem(kpath, key == "text" ? "an empty text" : "an empty prefix matches every message",
+                  "write the text the message must " + std::string(key == "text" ? "be" : "begin with") +
+                      ", or match every message with \"leg\": \"message\"");
+          continue;
+        }
+        c.kind = key == "text" ? MessageCondition::Kind::kText : MessageCondition::Kind::kPrefix;
+        c.bytes.assign(s->begin(), s->end());
+      } else if (key == "hash") {
+        auto s = string_at(value, kpath);
+        if (!s) continue;
+        auto h = codec::from_hex_fixed<32>(*s);
+        if (!s->starts_with("0x") || !h) {
+          problem(kpath, "a hash is 0x and 64 hex digits",
+                  "write keccak256 of the message bytes (without the EIP-191 prefix), e.g. `cast keccak \"text\"`");
+          continue;
+        }
+        c.kind = MessageCondition::Kind::kHash;
+        c.hash = *h;
+      } else {
+        problem(kpath, "unknown message condition " + in_quotes(key), "use text, prefix or hash");
+        continue;
+      }
+      out.messages.push_back(std::move(c));
     }
   }
 

@@ -133,6 +133,22 @@ struct FunctionRef {
   std::string signature;  // canonical; empty when given by selector (any function with it matches)
 };
 
+/// A condition on the content of a message leg: the bytes that are signed (a personal_sign or
+/// eth_sign message; the inner `message` of a Safe's EIP-1271 SafeMessage typed data). Written
+///   {"text": "exact text"}     the message is exactly these UTF-8 bytes
+///   {"prefix": "Sign in to "}  the message begins with these UTF-8 bytes (not empty)
+///   {"hash": "0x<64 hex>"}     keccak256 of the message bytes (the raw bytes, before any EIP-191
+///                              prefix: `cast keccak "text"`, viem `keccak256(toBytes(text))`)
+/// exactly one key per condition; a rule's "message" is one condition or an array of them (any one
+/// matching is enough). On a leg that is not a message it does not hold; on a message leg whose
+/// content is not bytes (typed data that is neither a permit, a Safe transaction nor a SafeMessage)
+/// it cannot be evaluated (see evaluate.hpp: never lets an allow rule match).
+struct MessageCondition {
+  enum class Kind { kText, kPrefix, kHash } kind = Kind::kText;
+  codec::Bytes bytes;       // kText, kPrefix
+  codec::Hash32 hash{};     // kHash
+};
+
 /// Every condition is optional; a rule matches a leg when all present conditions hold.
 struct Match {
   std::vector<U256> chains;                  // chain ids
@@ -152,6 +168,7 @@ struct Match {
   std::optional<codec::Operation> operation;
   std::optional<NumberCondition> depth;
   std::vector<std::string> requesters;
+  std::vector<MessageCondition> messages;    // any one holds (MessageCondition)
 };
 
 /// A hold: who must approve, how many, how long to wait at least, when it lapses.

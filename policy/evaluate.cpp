@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "policy/codec/keccak.hpp"
 #include "policy/codec/safe.hpp"
 
 namespace txguard::policy {
@@ -55,7 +56,21 @@ U256 max_fee_of(const codec::Transaction& txn) {
   return U256(fee);
 }
 
+bool message_matches(const MessageCondition& c, const codec::Bytes& message) {
+  switch (c.kind) {
+    case MessageCondition::Kind::kText: return message == c.bytes;
+    case MessageCondition::Kind::kPrefix:
+      return message.size() >= c.bytes.size() && std::equal(c.bytes.begin(), c.bytes.end(), message.begin());
+    case MessageCondition::Kind::kHash: return codec::keccak256(message) == c.hash;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool message_is_opaque_hash(codec::ByteView message) noexcept {
+  return message.size() == 32 || (message.size() == 66 && message[0] == 0x19 && message[1] == 0x01);
+}
 
 std::vector<Leg> legs_of(const Intent& intent, const Policy& policy) {
   const U256 chain = intent.chain_id.value_or(0);
@@ -195,7 +210,9 @@ class Evaluator {
     d_.at_ms = input_.now_ms;
     d_.decision_id = input_.decision_id;
 
-    if (!check_wallet()) return finish();
+    const bool opaque = refuse_opaque_message();
+    const bool approval = refuse_owner_approvals();
+    if (!check_wallet() || opaque || approval) return finish();
     const std::vector<Leg> legs = legs_of(intent_, policy_);
     for (std::size_t i = 0; i < legs.size(); ++i) d_.legs.push_back(judge(i, legs[i]));
     if (std::none_of(d_.legs.begin(), d_.legs.end(), [](const LegDecision& l) { return l.verdict == Verdict::kDeny; })) {
@@ -206,6 +223,59 @@ class Evaluator {
 
  private:
   // ---- request level --------------------------------------------------------------------------
+  // A Safe accepts an owner's eth_sign signature (v > 30) over "\x19Ethereum Signed Message:\n32" ||
+  // hash, for its safeTxHash (execTransaction) and for its SafeMessage hash (EIP-1271), and an owner
+  // Safe's EIP-1271 signature over the 66 bytes 0x1901 || domainSeparator || structHash of another
+  // Safe's transaction. Such a message is a digest of something txguard cannot see: signing it would
+  // approve, as a Safe owner, what the Safe route never judged. No rule can allow it.
+  bool refuse_opaque_message() {
+    if (!intent_.message || !message_is_opaque_hash(*intent_.message)) return false;
+    const bool eip712 = intent_.message->size() == 66;
+    d_.reasons.push_back({std::string(reason::kMessageIsAHash),
+                          eip712 ? "the message is 0x1901 || domain separator || struct hash: an EIP-712 digest's "
+                                   "preimage (a Safe transaction or message to approve as an owner Safe), not readable text"
+                                 : "the message is 32 bytes: a hash (a Safe accepts an owner's eth_sign of its safeTxHash "
+                                   "or SafeMessage hash as a signature), not readable text; nothing is signed",
+                          std::nullopt, {}, intent_.wallet});
+    return true;
+  }
+
+  // The other ways an owner approves a Safe transaction besides a signature: approveHash(hash) on
+  // the Safe (a hash txguard cannot see), and execTransaction sent by the owner itself with a v = 1
+  // signature naming it (the Safe counts msg.sender as approving). Through a transaction, neither is
+  // judged as the Safe's transaction (its wallet's rules, its pinned version, its once-only nonce):
+  // no rule can allow them; a Safe transaction is co-signed through the Safe route.
+  bool refuse_owner_approvals() {
+    bool refused = false;
+    for (const auto& c : intent_.calls) {
+      const bool self = c.from && c.target && *c.from == *c.target;
+      if (c.operation == codec::Operation::kCall && !self && c.selector &&
+          std::find(c.functions.begin(), c.functions.end(), "approveHash(bytes32)") != c.functions.end()) {
+        d_.reasons.push_back({std::string(reason::kSafeHashApproval),
+                              "approveHash on " + short_address(c.target) +
+                                  " approves, as an owner, a Safe transaction hash txguard cannot see; co-sign the "
+                                  "Safe transaction through the Safe route instead",
+                              std::nullopt, {}, c.target});
+        refused = true;
+      }
+      if (!c.safe_tx || !c.from || *c.safe_tx >= intent_.safe_txs.size()) continue;
+      const auto& entry = intent_.safe_txs[*c.safe_tx];
+      if (!entry.signatures) continue;
+      for (const auto& sig : entry.signatures->items) {
+        if (sig.kind == codec::SafeSignatureKind::kApprovedHash && sig.owner == c.from) {
+          d_.reasons.push_back({std::string(reason::kSafeHashApproval),
+                                "execTransaction on " + codec::to_checksum(entry.safe) + " sent by " +
+                                    codec::to_checksum(*c.from) +
+                                    " counts as that owner's approval (a v = 1 signature naming the sender); co-sign "
+                                    "the Safe transaction through the Safe route instead",
+                                std::nullopt, {}, entry.safe});
+          refused = true;
+        }
+      }
+    }
+    return refused;
+  }
+
   bool check_wallet() {
     auto deny = [&](std::string_view code, std::string message) {
       d_.reasons.push_back({std::string(code), std::move(message), std::nullopt, {}, intent_.wallet});
@@ -390,6 +460,14 @@ class Evaluator {
     if (!mt.legs.empty()) combine(m, want(std::find(mt.legs.begin(), mt.legs.end(), leg.kind) != mt.legs.end()), "leg");
     if (!mt.requesters.empty()) {
       combine(m, want(std::find(mt.requesters.begin(), mt.requesters.end(), input_.requester) != mt.requesters.end()), "requester");
+    }
+    if (!mt.messages.empty()) {
+      if (leg.kind != LegKind::kMessage) combine(m, Tri::kNo, "message");
+      else if (!intent_.message) combine(m, Tri::kUnknown, "message");
+      else combine(m, want(std::any_of(mt.messages.begin(), mt.messages.end(), [&](const MessageCondition& c) {
+                     return message_matches(c, *intent_.message);
+                   })),
+                   "message");
     }
     if (m.result == Tri::kNo) return m;
     if (!mt.grants.empty()) {

@@ -4,9 +4,15 @@
 // same inputs it returns the same decision, which is what lets an auditor replay the decision log.
 //
 // How a request is judged:
-//   1. The request must be for a declared wallet on its chain (reason "unknown-wallet",
-//      "chain-mismatch"), and a Safe request must be for the wallet's pinned Safe version
-//      ("safe-version-mismatch").
+//   1. A message (personal_sign, eth_sign, or the inner message of a Safe's SafeMessage typed data)
+//      that is an opaque hash is denied whatever the rules say ("message-is-a-hash"; see
+//      message_is_opaque_hash). So is any call of approveHash(bytes32) other than a Safe's call to
+//      itself (an owner approving a hash on chain), and an execTransaction whose sender is one of
+//      its v = 1 (approved-hash) signers (the sender's approval): "safe-hash-approval". A Safe
+//      transaction is co-signed only through the Safe route. The request must be for a declared
+//      wallet on its chain (reason
+//      "unknown-wallet", "chain-mismatch"), and a Safe request must be for the wallet's pinned Safe
+//      version ("safe-version-mismatch").
 //   2. The intent is split into legs (Leg): every transfer, every grant of rights, every Safe
 //      configuration change, and every call that no transfer or grant explains (a call whose
 //      function txguard reads as a transfer or a grant is explained by it; a MultiSend batch and an
@@ -63,7 +69,16 @@ inline constexpr std::string_view kNoMatchingRule = "no-matching-rule";
 inline constexpr std::string_view kPriceUnavailable = "price-unavailable";
 inline constexpr std::string_view kLimitExceeded = "limit-exceeded";
 inline constexpr std::string_view kHoldRequired = "hold-required";
+inline constexpr std::string_view kMessageIsAHash = "message-is-a-hash";
+inline constexpr std::string_view kSafeHashApproval = "safe-hash-approval";
 }  // namespace reason
+
+/// True for message bytes that are a digest txguard cannot read, which no rule may let it sign:
+/// exactly 32 bytes (a Safe accepts an owner's eth_sign, v > 30, over "\x19Ethereum Signed
+/// Message:\n32" || safeTxHash, and its SafeMessage hashes the same way), or 66 bytes beginning
+/// 0x19 0x01 (an EIP-712 digest's preimage: what a Safe hands an owner Safe's isValidSignature). Text
+/// or hex makes no difference: what counts is the bytes that would be signed.
+bool message_is_opaque_hash(codec::ByteView message) noexcept;
 
 struct Leg {
   LegKind kind = LegKind::kCall;

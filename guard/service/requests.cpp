@@ -72,6 +72,48 @@ std::expected<SigningRequest, HttpError> safe_request_from_json(json object, con
   return out;
 }
 
+// The SafeTx of typed data (intent: the codec's picture, kTypedData) as the Safe route sees it. For
+// a Safe the policy declares with its version: the intent POST /v1/safe/cosign builds for the same
+// fields, and its claim, when the hash under the pinned version is the typed data's digest; when it
+// is not (a domain of another version, or with other fields), the intent names a version that is
+// not the pin, so the judge denies it (safe-version-mismatch) and no nonce is claimed. Any other
+// verifyingContract keeps the codec's intent, as a Safe transaction: the judge denies it
+// (unknown-wallet, chain-mismatch, or a wallet that is not a Safe).
+std::expected<SigningRequest, HttpError> safe_tx_as_safe_request(const codec::Intent& typed_intent, const codec::Hash32& digest,
+                                                                 const policy::Policy& policy, const std::string& requester) {
+  const codec::SafeTxEntry& entry = typed_intent.safe_txs.front();
+  const policy::WalletSpec* wallet =
+      typed_intent.chain_id ? policy.find_wallet(*typed_intent.chain_id, entry.safe) : nullptr;
+  if (wallet == nullptr || !wallet->safe || !wallet->safe_version) {
+    SigningRequest out;
+    out.intent = typed_intent;
+    out.intent.kind = codec::RequestKind::kSafeTransaction;
+    return out;
+  }
+  const codec::SafeTx& tx = entry.tx;
+  const json body = {{"chainId", codec::to_decimal(*typed_intent.chain_id)},
+                     {"safe", codec::to_checksum(entry.safe)},
+                     {"to", codec::to_checksum(tx.to)},
+                     {"value", codec::to_decimal(tx.value)},
+                     {"data", codec::to_hex(tx.data)},
+                     {"operation", tx.operation == codec::Operation::kCall ? 0 : 1},
+                     {"safeTxGas", codec::to_decimal(tx.safe_tx_gas)},
+                     {"baseGas", codec::to_decimal(tx.base_gas)},
+                     {"gasPrice", codec::to_decimal(tx.gas_price)},
+                     {"gasToken", codec::to_checksum(tx.gas_token)},
+                     {"refundReceiver", codec::to_checksum(tx.refund_receiver)},
+                     {"nonce", codec::to_decimal(tx.nonce)}};
+  auto judged = safe_request_from_json(body, policy, requester, "typed data $.message");
+  if (!judged) return judged;
+  if (judged->digest != digest) {
+    codec::SafeTxEntry& first = judged->intent.safe_txs.front();
+    first.version = entry.version != wallet->safe_version ? entry.version : std::nullopt;
+    first.safe_tx_hash = digest;
+    judged->claim.reset();
+  }
+  return judged;
+}
+
 std::expected<std::uint64_t, HttpError> u64_field(const json& tx, const char* key, const std::string& path) {
   auto v = codec::json_u256(tx.at(key), path + "." + key);
   if (!v) return bad(v.error().message());
@@ -250,13 +292,13 @@ std::expected<SigningRequest, HttpError> typed_data_request(const json& data, co
   out.requester = requester;
   out.intent = std::move(*intent);
   out.digest = typed->digest;
-  // A SafeTx message signs the same safeTxHash as POST /v1/safe/cosign: the same once-only claim.
-  if (!out.intent.safe_txs.empty()) {
-    const codec::SafeTxEntry& entry = out.intent.safe_txs.front();
-    if (entry.safe_tx_hash && *entry.safe_tx_hash == out.digest && entry.version &&
-        (out.intent.chain_id || !codec::domain_has_chain_id(*entry.version))) {
-      out.claim = safe_claim(*entry.version, out.intent.chain_id.value_or(codec::U256(0)), entry.safe, entry.tx.nonce);
-    }
+  // A SafeTx signs a Safe's transaction whichever door it comes through: it is judged as POST
+  // /v1/safe/cosign judges it (that route's intent, the pinned version, the same once-only claim).
+  if (!out.intent.safe_txs.empty() && out.intent.safe_txs.front().safe_tx_hash == out.digest) {
+    auto judged = safe_tx_as_safe_request(out.intent, out.digest, policy, requester);
+    if (!judged) return std::unexpected(judged.error());
+    out.intent = std::move(judged->intent);
+    out.claim = std::move(judged->claim);
   }
   out.payload = {{"typed_data", object}, {"signer", codec::to_checksum(guard)}};
   if (chain_id) out.payload["chain_id"] = *chain_id;

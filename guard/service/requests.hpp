@@ -43,12 +43,24 @@ std::expected<codec::Transaction, HttpError> transaction_from_rpc(const nlohmann
 std::expected<SigningRequest, HttpError> transaction_request(const codec::Transaction& txn, const policy::Policy& policy,
                                                              const std::string& requester, const codec::Address& guard);
 
-/// eth_signTypedData_v4 data (a JSON string or an object) signed by `guard`.
+/// eth_signTypedData_v4 data (a JSON string or an object) signed by `guard`. Typed data that a Safe
+/// would take as an owner's signature is never the guard's own message:
+///   - SafeTx (any domain with a verifyingContract): judged as that Safe's transaction exactly as
+///     POST /v1/safe/cosign judges it (its intent, kind safe-transaction, the version the policy pins,
+///     the same once-only claim). When the digest is not the Safe's hash under the pinned version (a
+///     domain of another version, or with other fields) the intent names another version and the
+///     judge denies it (safe-version-mismatch); an undeclared Safe is denied (unknown-wallet).
+///   - SafeMessage(bytes message) (EIP-1271 through the Safe's fallback handler): wallet = the
+///     verifyingContract, the inner message is what is judged (policy/evaluate.hpp: an opaque hash
+///     is denied "message-is-a-hash"; otherwise it is one message leg of that wallet).
 std::expected<SigningRequest, HttpError> typed_data_request(const nlohmann::json& data, const policy::Policy& policy,
                                                             const std::string& requester, const codec::Address& guard,
                                                             std::optional<std::uint64_t> chain_id);
 
 /// personal_sign / eth_sign message (0x hex bytes, else the UTF-8 text itself) signed by `guard`.
+/// Whatever its form, the judge denies a message whose bytes are an opaque hash (32 bytes, or a
+/// 66-byte EIP-712 preimage) with "message-is-a-hash", before any rule (policy/evaluate.hpp): a Safe
+/// would accept the guard's signature of it (v + 4) as an owner's approval of its safeTxHash.
 std::expected<SigningRequest, HttpError> message_request(const nlohmann::json& message, const policy::Policy& policy,
                                                          const std::string& requester, const codec::Address& guard,
                                                          std::optional<std::uint64_t> chain_id);

@@ -6,8 +6,11 @@
 //   eth_chainId, net_version            the endpoint's chain (no upstream call)
 //   eth_signTransaction                 fills what is missing, judges, signs: the signed raw transaction
 //   eth_sendTransaction                 the same, then eth_sendRawTransaction upstream: the hash
-//   eth_signTypedData_v4                judges the typed data, signs its EIP-712 digest
-//   personal_sign, eth_sign             EIP-191 messages: denied unless a rule allows the "message" kind
+//   eth_signTypedData_v4                judges the typed data, signs its EIP-712 digest (a SafeTx as that
+//                                       Safe's transaction, a SafeMessage as that Safe's message:
+//                                       requests.hpp typed_data_request)
+//   personal_sign, eth_sign             EIP-191 messages: denied unless a rule allows the "message" kind;
+//                                       a 32-byte message is always denied ("message-is-a-hash")
 //   read-only methods (kForwarded)      forwarded to the upstream node as they are
 // Filling (only fields that are absent): nonce = eth_getTransactionCount(from, "pending"); fees =
 // eth_maxPriorityFeePerGas and 2 x the latest baseFeePerGas + tip (EIP-1559 chains) or eth_gasPrice;

@@ -499,6 +499,9 @@ void collect_typed_addresses(const Eip712Types& types, std::string_view type, co
 constexpr std::string_view kSafeTxType =
     "SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,"
     "uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)";
+// CompatibilityFallbackHandler (Safe >= 1.3.0) and GnosisSafe 1.1.1/1.2.0 itself: EIP-1271 signatures
+// of a Safe are owner signatures over this type in the Safe's own domain.
+constexpr std::string_view kSafeMessageType = "SafeMessage(bytes message)";
 constexpr std::string_view kPermitType =
     "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";
 
@@ -719,6 +722,10 @@ Decoded<Intent> intent_from_typed_data(const TypedData& typed_data, const Intent
     out.wallet = *verifying;
     auto walked = builder.walk_safe_tx(std::move(entry), std::nullopt, 0);
     if (!walked) return std::unexpected(walked.error());
+  } else if (type_string == kSafeMessageType && verifying) {
+    // An EIP-1271 signature of the Safe: what it vouches for is the inner message, as that Safe.
+    out.wallet = *verifying;
+    if (auto inner = json_bytes(m.at("message"), "$.message.message")) out.message = std::move(*inner);
   } else if (type_string == kPermitType && verifying) {
     Grant g;
     g.kind = GrantKind::kPermit;
@@ -872,6 +879,7 @@ nlohmann::json to_json(const Intent& intent) {
     for (const auto& e : intent.safe_txs) all.push_back(safe_tx_json(e));
     j["safe_transactions"] = all;
   }
+  if (intent.message) j["message"] = to_hex(*intent.message);
   if (intent.typed_data) {
     const TypedData& td = *intent.typed_data;
     j["digest"] = to_hex(td.digest);

@@ -176,7 +176,9 @@ struct Intent {
   std::optional<Transaction> transaction;  // kTransaction
   std::vector<SafeTxEntry> safe_txs;       // kSafeTransaction: [0] is the request
   std::optional<TypedData> typed_data;     // kTypedData
-  std::optional<Bytes> message;            // kMessage: the message bytes as signed (before the prefix)
+  /// kMessage: the message bytes as signed (before the EIP-191 prefix). kTypedData of a Safe's
+  /// SafeMessage (EIP-1271): the inner message the Safe would vouch for (wallet = that Safe).
+  std::optional<Bytes> message;
   std::vector<Call> calls;
   std::vector<Transfer> transfers;
   std::vector<Grant> grants;
@@ -190,7 +192,9 @@ Decoded<Intent> intent_from_transaction(const Transaction& txn, const IntentCont
 /// signatures that do not parse fail with their error.
 Decoded<Intent> intent_from_safe_request(const SafeTxRequest& request, const IntentContext& context = {});
 /// Builds the intent of typed data: a SafeTx message is expanded like a Safe transaction; ERC-2612
-/// Permit and Permit2 messages become grants; every address-typed value is in `addresses`.
+/// Permit and Permit2 messages become grants; a SafeMessage(bytes message) with a verifyingContract
+/// (a Safe's EIP-1271 message) has that contract as its wallet and the inner bytes as `message`;
+/// every address-typed value is in `addresses`.
 Decoded<Intent> intent_from_typed_data(const TypedData& typed_data, const IntentContext& context = {});
 /// Builds the intent of a personal message (EIP-191 version 0x45): kind kMessage, the signer as wallet,
 /// the context's chain, no calls, transfers or grants. Never fails.
@@ -202,7 +206,8 @@ Hash32 personal_message_digest(ByteView message);
 /// The JSON form that `txguard decode` prints and the policy engine records. Stable field names:
 /// kind, chain_id, wallet, calls, transfers, grants, addresses, and per kind: for transactions type,
 /// nonce, to, value, signing_hash, hash, from (...); for Safe transactions safe_tx_hash; for typed data
-/// digest. Numbers are decimal strings, addresses EIP-55, bytes 0x hex.
+/// digest; "message" (0x hex) when the intent carries message bytes. Numbers are decimal strings,
+/// addresses EIP-55, bytes 0x hex.
 nlohmann::json to_json(const Intent& intent);
 
 }  // namespace txguard::codec

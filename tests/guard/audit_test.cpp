@@ -21,6 +21,7 @@
 #include "guard/service/requests.hpp"
 #include "guard/store/merkle.hpp"
 #include "policy/approval.hpp"
+#include "policy/codec/safe.hpp"
 #include "policy/codec/secp256k1.hpp"
 #include "signers/keystore.hpp"
 #include "tests/support/accounts.hpp"
@@ -281,6 +282,61 @@ TEST_CASE("audit: holds released by time (after a delay, by time alone) replay e
     if (json::parse(line).value("kind", "") == "release") ++releases;
   }
   CHECK(releases == 1);
+}
+
+TEST_CASE("audit: messages refused as a possible Safe hash and SafeTx typed data judged as the Safe replay exactly") {
+  TempDir exports{"txguard-audit-export"};
+  {
+    Guard g;
+    const codec::Address guard = test::address_of_key(kGuardKey);
+    const auto submit = [&](std::expected<service::SigningRequest, service::HttpError> request) {
+      REQUIRE_MESSAGE(request.has_value(), (request ? "" : request.error().message));
+      std::promise<service::Outcome> done;
+      auto future = done.get_future();
+      g.pipeline->sign(std::move(*request), [&done](service::Outcome o) { done.set_value(std::move(o)); });
+      return future.get();
+    };
+    const auto& policy = g.pipeline->policy().policy;
+    const json body = usdc_body(kCustomer, 10, 0);
+    json versioned = body;
+    versioned["safeVersion"] = "1.4.1";
+    const auto parsed = codec::parse_safe_tx_request(versioned);
+    REQUIRE(parsed.has_value());
+    const std::string hash = codec::to_hex(codec::safe_tx_hash(parsed->tx, parsed->domain));
+    const auto personal = submit(service::message_request(json(hash), policy, "ops", guard, 1));
+    CHECK(personal.status == service::Status::kDenied);
+    CHECK(personal.reason_codes.front() == "message-is-a-hash");
+    json typed = {{"types",
+                   {{"EIP712Domain", json::array({{{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}})},
+                    {"SafeTx", json::array({{{"name", "to"}, {"type", "address"}}, {{"name", "value"}, {"type", "uint256"}},
+                                            {{"name", "data"}, {"type", "bytes"}}, {{"name", "operation"}, {"type", "uint8"}},
+                                            {{"name", "safeTxGas"}, {"type", "uint256"}}, {{"name", "baseGas"}, {"type", "uint256"}},
+                                            {{"name", "gasPrice"}, {"type", "uint256"}}, {{"name", "gasToken"}, {"type", "address"}},
+                                            {{"name", "refundReceiver"}, {"type", "address"}}, {{"name", "nonce"}, {"type", "uint256"}}})}}},
+                  {"primaryType", "SafeTx"},
+                  {"domain", {{"chainId", 1}, {"verifyingContract", cs(kSafe)}}},
+                  {"message", body}};
+    typed["message"].erase("chainId");
+    typed["message"].erase("safe");
+    const auto safe_tx = submit(service::typed_data_request(typed, policy, "ops", guard, 1));
+    CHECK_MESSAGE(safe_tx.status == service::Status::kAllowed, safe_tx.decision.dump());
+    json safe_message = {{"types",
+                          {{"EIP712Domain", json::array({{{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}})},
+                           {"SafeMessage", json::array({{{"name", "message"}, {"type", "bytes"}}})}}},
+                         {"primaryType", "SafeMessage"},
+                         {"domain", {{"chainId", 1}, {"verifyingContract", cs(kSafe)}}},
+                         {"message", {{"message", hash}}}};
+    const auto eip1271 = submit(service::typed_data_request(safe_message, policy, "ops", guard, 1));
+    CHECK(eip1271.reason_codes == std::vector<std::string>{"message-is-a-hash"});
+    g.pipeline->stop();
+    REQUIRE(audit::export_log(g.database(), (exports.path / "export").string()).has_value());
+  }
+  auto report = audit::replay_export((exports.path / "export").string(), {});
+  REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));
+  for (const auto& m : report->mismatches) MESSAGE("record " << m.index << " " << m.id << ": " << m.what);
+  CHECK(report->mismatched == 0);
+  CHECK(report->decisions == 3);
+  CHECK(report->reproduced == report->records);
 }
 
 TEST_CASE("audit: a what-if with a tighter daily limit reports exactly the requests it would have decided differently") {

@@ -246,6 +246,58 @@ std::vector<std::string> codes(const json& decision) {
 
 bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+// The service policy with `rule` first: e.g. one that allows every message leg (the attack's setting).
+json policy_with_first_rule(const json& rule) {
+  json doc = policy_doc();
+  doc["rules"].insert(doc["rules"].begin(), rule);
+  return doc;
+}
+
+json rpc_call(const std::string& method, const json& params) {
+  return {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+}
+
+std::vector<std::string> rpc_codes(const Answer& a) {
+  std::vector<std::string> out;
+  if (!a.body.contains("error")) return out;
+  for (const auto& r : a.body.at("error").at("data").at("reasons")) out.push_back(r.at("code").get<std::string>());
+  return out;
+}
+
+// eth_signTypedData_v4 JSON of a SafeTx (the cosign body's fields) in a given EIP712Domain.
+json safe_tx_typed(const json& body, json domain_types, json domain) {
+  const auto field = [](const char* name, const char* type) { return json{{"name", name}, {"type", type}}; };
+  json message = body;
+  message.erase("chainId");
+  message.erase("safe");
+  return {{"types",
+           {{"EIP712Domain", std::move(domain_types)},
+            {"SafeTx", json::array({field("to", "address"), field("value", "uint256"), field("data", "bytes"),
+                                    field("operation", "uint8"), field("safeTxGas", "uint256"), field("baseGas", "uint256"),
+                                    field("gasPrice", "uint256"), field("gasToken", "address"),
+                                    field("refundReceiver", "address"), field("nonce", "uint256")})}}},
+          {"primaryType", "SafeTx"},
+          {"domain", std::move(domain)},
+          {"message", std::move(message)}};
+}
+
+// The SafeTx of a cosign body as the Safe >= 1.3.0 domain types it (chainId, verifyingContract).
+json safe_tx_typed(const json& body) {
+  return safe_tx_typed(body,
+                       json::array({{{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}}),
+                       {{"chainId", 1}, {"verifyingContract", body.at("safe")}});
+}
+
+// eth_signTypedData_v4 JSON of a Safe's EIP-1271 message (CompatibilityFallbackHandler's SafeMessage).
+json safe_message_typed(const codec::Address& safe, const std::string& inner_hex) {
+  return {{"types",
+           {{"EIP712Domain", json::array({{{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}})},
+            {"SafeMessage", json::array({{{"name", "message"}, {"type", "bytes"}}})}}},
+          {"primaryType", "SafeMessage"},
+          {"domain", {{"chainId", 1}, {"verifyingContract", cs(safe)}}},
+          {"message", {{"message", inner_hex}}}};
+}
+
 // The amount already used in the daily-usd ledger, as the next decision reads it.
 std::string daily_used(Guard& g) {
   const Answer a = g.call("POST", "/v1/evaluate", json{{"request", usdc_body(kCustomer, 1, 999)}}.dump());
@@ -937,6 +989,137 @@ TEST_SUITE("service") {
     CHECK(g.call("GET", "/v1/holds", "").status == 200);
     CHECK(g.call("GET", "/v1/holds", "").status == 200);
     CHECK(g.call("GET", "/v1/holds", "").status == 429);
+  }
+}
+
+TEST_SUITE("service: what a Safe would accept as the guard's signature") {
+  TEST_CASE("personal_sign of a 32-byte message is refused as a possible Safe hash, and the refusal is a recorded decision") {
+    // The attack of issue 13 item 4: a policy allowing message requests; a Safe transaction that
+    // /v1/safe/cosign denies; personal_sign of its safeTxHash, which the Safe takes (v + 4) as the
+    // guard's approval.
+    Guard g(std::chrono::milliseconds{2000},
+            policy_with_first_rule({{"id", "messages"}, {"match", {{"leg", "message"}}}, {"effect", "allow"}}));
+    const std::string guard = cs(address_of(kGuardKey));
+    const json body = usdc_body(kSanctioned, 10, 0);
+    const Answer denied = g.cosign(body);
+    REQUIRE(denied.status == 403);
+    const std::string safe_tx_hash = codec::to_hex(hash_of(body));
+
+    const Answer personal = g.call("POST", "/rpc/1", rpc_call("personal_sign", {safe_tx_hash, guard}).dump());
+    REQUIRE(personal.body.contains("error"));
+    CHECK(personal.body.at("error").at("code") == -32003);
+    CHECK(rpc_codes(personal) == std::vector<std::string>{"message-is-a-hash"});
+    CHECK_FALSE(personal.body.contains("result"));
+    // Recorded like every denial: the auditor reads the decision, its request and its reason.
+    const std::string id = personal.body.at("error").at("data").at("decision_id").get<std::string>();
+    const Answer record = g.call("GET", "/v1/decisions/" + id, "", "audit");
+    REQUIRE(record.status == 200);
+    CHECK(record.body.at("record").at("request").at("kind") == "message");
+    CHECK(record.body.at("record").at("decision").at("verdict") == "deny");
+    CHECK(codes(record.body.at("record").at("decision")) == std::vector<std::string>{"message-is-a-hash"});
+    CHECK_FALSE(record.body.at("record").contains("signature"));
+
+    // eth_sign with the hash, and 32 bytes written as text, are the same 32 bytes.
+    const Answer eth_sign = g.call("POST", "/rpc/1", rpc_call("eth_sign", {guard, safe_tx_hash}).dump());
+    CHECK(rpc_codes(eth_sign) == std::vector<std::string>{"message-is-a-hash"});
+    const Answer text = g.call("POST", "/rpc/1", rpc_call("personal_sign", {std::string(32, 'x'), guard}).dump());
+    CHECK(rpc_codes(text) == std::vector<std::string>{"message-is-a-hash"});
+    const Answer upper = g.call("POST", "/rpc/1", rpc_call("personal_sign", {"0x" + std::string(64, 'A'), guard}).dump());
+    CHECK(rpc_codes(upper) == std::vector<std::string>{"message-is-a-hash"});
+    // The rule does allow a message that is not a hash (the guard signs it).
+    const Answer hello = g.call("POST", "/rpc/1", rpc_call("personal_sign", {"0x68656c6c6f", guard}).dump());
+    CHECK(hello.body.contains("result"));
+  }
+
+  TEST_CASE("a Safe's SafeMessage typed data is judged as a message of that Safe, and its 32-byte inner message is refused as a hash") {
+    // A policy allowing the guard's own messages only: the Safe's EIP-1271 message is not one.
+    Guard g(std::chrono::milliseconds{2000},
+            policy_with_first_rule({{"id", "own-messages"}, {"match", {{"leg", "message"}, {"wallet", "guard"}}}, {"effect", "allow"}}));
+    const std::string guard = cs(address_of(kGuardKey));
+    const std::string sign_in = "0x" + codec::to_hex_bare(codec::view(std::string("Sign in to example.com")));
+    Answer a = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_message_typed(kSafe, sign_in).dump()}).dump());
+    REQUIRE(a.body.contains("error"));
+    CHECK(rpc_codes(a) == std::vector<std::string>{"no-matching-rule"});
+    const std::string id = a.body.at("error").at("data").at("decision_id").get<std::string>();
+    const Answer record = g.call("GET", "/v1/decisions/" + id, "", "audit");
+    CHECK(record.body.at("record").at("decision").at("wallet") == "hot");
+
+    // The Safe's own rule on the message's content lets it through; nothing else.
+    Guard hot(std::chrono::milliseconds{2000},
+              policy_with_first_rule({{"id", "hot-sign-in"},
+                                      {"match", {{"leg", "message"}, {"wallet", "hot"}, {"message", {{"prefix", "Sign in to "}}}}},
+                                      {"effect", "allow"}}));
+    a = hot.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_message_typed(kSafe, sign_in)}).dump());
+    CHECK(a.body.contains("result"));
+    const std::string other = "0x" + codec::to_hex_bare(codec::view(std::string("Transfer all funds")));
+    a = hot.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_message_typed(kSafe, other)}).dump());
+    CHECK(rpc_codes(a) == std::vector<std::string>{"no-matching-rule"});
+    // isValidSignature(bytes32): the inner message is a hash: refused whatever the rules say.
+    a = hot.call("POST", "/rpc/1",
+                 rpc_call("eth_signTypedData_v4", {guard, safe_message_typed(kSafe, codec::to_hex(hash_of(usdc_body(kSanctioned, 1, 0))))}).dump());
+    CHECK(rpc_codes(a) == std::vector<std::string>{"message-is-a-hash"});
+  }
+
+  TEST_CASE("a SafeTx as eth_signTypedData_v4 is judged as that Safe's transaction, exactly as /v1/safe/cosign judges it") {
+    // A rule for typed data (as for permits) that lifts every protection must not reach a SafeTx.
+    const json typed_rule = {{"id", "typed-data"},
+                             {"match", {{"request", "typed-data"}}},
+                             {"effect", "allow"},
+                             {"lifts", {"unsafe-delegatecall", "safe-configuration-change", "unknown-selector"}}};
+    Guard g(std::chrono::milliseconds{2000}, policy_with_first_rule(typed_rule));
+    const std::string guard = cs(address_of(kGuardKey));
+    const json bybit = safe_body(kAttacker, "0xa9059cbb" + std::string(128, '0'), 0, 1);
+    const Answer typed = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_tx_typed(bybit)}).dump());
+    REQUIRE(typed.body.contains("error"));
+    CHECK(rpc_codes(typed) == std::vector<std::string>{"unsafe-delegatecall"});
+    // The same picture as the Safe route: kind, legs, reasons.
+    Guard rest(std::chrono::milliseconds{2000}, policy_with_first_rule(typed_rule));
+    const Answer cosign = rest.cosign(bybit);
+    REQUIRE(cosign.status == 403);
+    const std::string id = typed.body.at("error").at("data").at("decision_id").get<std::string>();
+    const json recorded = g.call("GET", "/v1/decisions/" + id, "", "audit").body.at("record");
+    CHECK(recorded.at("decision").at("legs") == cosign.body.at("decision").at("legs"));
+    CHECK(recorded.at("decision").at("reasons") == cosign.body.at("decision").at("reasons"));
+    CHECK(recorded.at("request").at("digest") == codec::to_hex(hash_of(bybit)));
+
+    // An allowed SafeTx signs the Safe's own hash and takes its nonce for both doors.
+    const json allowed = usdc_body(kCustomer, 5, 1);
+    const Answer ok = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_tx_typed(allowed)}).dump());
+    REQUIRE(ok.body.contains("result"));
+    CHECK(recover(hash_of(allowed), ok.body.at("result")) == address_of(kGuardKey));
+    CHECK(codes(g.cosign(usdc_body(kCustomer, 6, 1)).body.at("decision")) == std::vector<std::string>{"nonce-already-signed"});
+  }
+
+  TEST_CASE("a SafeTx as typed data in a domain other than the pinned version's is refused as a version mismatch") {
+    Guard g;
+    const std::string guard = cs(address_of(kGuardKey));
+    const json body = usdc_body(kCustomer, 5, 2);
+    // Safe 1.1.1 / 1.2.0 domain (no chainId) for a Safe pinned to 1.4.1.
+    const json old_domain = safe_tx_typed(body, json::array({{{"name", "verifyingContract"}, {"type", "address"}}}),
+                                          {{"verifyingContract", cs(kSafe)}});
+    Answer a = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, old_domain}).dump());
+    REQUIRE(a.body.contains("error"));
+    CHECK(rpc_codes(a) == std::vector<std::string>{"safe-version-mismatch"});
+    // A domain with a name: a digest the Safe never computes; refused, and the nonce stays free.
+    const json named = safe_tx_typed(
+        body,
+        json::array({{{"name", "name"}, {"type", "string"}}, {{"name", "chainId"}, {"type", "uint256"}},
+                     {{"name", "verifyingContract"}, {"type", "address"}}}),
+        {{"name", "Safe"}, {"chainId", 1}, {"verifyingContract", cs(kSafe)}});
+    a = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, named}).dump());
+    CHECK(rpc_codes(a) == std::vector<std::string>{"safe-version-mismatch"});
+    // Another chain's domain for this Safe: not the declared wallet.
+    json other_chain = safe_tx_typed(body);
+    other_chain["domain"]["chainId"] = 5;
+    a = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, other_chain}).dump());
+    CHECK(rpc_codes(a) == std::vector<std::string>{"chain-mismatch"});
+    // A Safe the policy does not declare.
+    json foreign = body;
+    foreign["safe"] = cs(kCustomer);
+    a = g.call("POST", "/rpc/1", rpc_call("eth_signTypedData_v4", {guard, safe_tx_typed(foreign)}).dump());
+    CHECK(rpc_codes(a) == std::vector<std::string>{"unknown-wallet"});
+    // The nonce was not taken by any of them.
+    CHECK(g.cosign(body).status == 200);
   }
 }
 

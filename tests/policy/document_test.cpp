@@ -155,6 +155,54 @@ TEST_SUITE("policy document") {
     CHECK(reports(problems(version), "$.wallets.hot.safe_version", "unknown Safe version"));
   }
 
+  TEST_CASE("a message condition loads as text, prefix or hash, one or an array") {
+    json doc = minimal();
+    const std::string hash = "0x" + std::string(62, '0') + "aB";
+    doc["rules"] = json::array({{{"id", "a"}, {"match", {{"message", {{"text", "hello"}}}}}, {"effect", "allow"}},
+                                {{"id", "b"},
+                                 {"match", {{"message", json::array({{{"prefix", "Sign in to "}}, {{"hash", hash}}})}}},
+                                 {"effect", "deny"}}});
+    auto p = load_policy(doc.dump(), kNoFiles);
+    REQUIRE(p.has_value());
+    REQUIRE(p->rules[0].match.messages.size() == 1);
+    CHECK(p->rules[0].match.messages[0].kind == MessageCondition::Kind::kText);
+    CHECK(p->rules[0].match.messages[0].bytes == txguard::codec::Bytes{'h', 'e', 'l', 'l', 'o'});
+    REQUIRE(p->rules[1].match.messages.size() == 2);
+    CHECK(p->rules[1].match.messages[0].kind == MessageCondition::Kind::kPrefix);
+    CHECK(p->rules[1].match.messages[1].kind == MessageCondition::Kind::kHash);
+    CHECK(p->rules[1].match.messages[1].hash[31] == 0xab);
+    // The condition is part of the policy's meaning.
+    json other = doc;
+    other["rules"][0]["match"]["message"]["text"] = "hellO";
+    auto q = load_policy(other.dump(), kNoFiles);
+    REQUIRE(q.has_value());
+    CHECK(q->hash != p->hash);
+  }
+
+  TEST_CASE("refuses a message condition that is not exactly one of text, prefix or hash, naming its path") {
+    const auto refused = [](json condition, std::string_view path, std::string_view words) {
+      json doc = minimal();
+      doc["rules"][0]["match"] = {{"message", std::move(condition)}};
+      return reports(problems(doc), path, words);
+    };
+    CHECK(refused("hello", "$.rules[0].match.message", "exactly one of"));
+    CHECK(refused(json::object(), "$.rules[0].match.message", "exactly one of"));
+    CHECK(refused({{"text", "a"}, {"prefix", "a"}}, "$.rules[0].match.message", "exactly one of"));
+    CHECK(refused(json::array(), "$.rules[0].match.message", "an empty array"));
+    CHECK(refused(json::array({{{"text", "ok"}}, 7}), "$.rules[0].match.message[1]", "exactly one of"));
+    CHECK(refused({{"regex", ".*"}}, "$.rules[0].match.message.regex", "unknown message condition"));
+    CHECK(refused({{"Text", "a"}}, "$.rules[0].match.message.Text", "use text, prefix or hash"));
+    CHECK(refused({{"text", ""}}, "$.rules[0].match.message.text", "an empty text"));
+    CHECK(refused({{"prefix", ""}}, "$.rules[0].match.message.prefix", "matches every message"));
+    CHECK(refused({{"text", 5}}, "$.rules[0].match.message.text", "expected a string"));
+    CHECK(refused({{"prefix", json::array({"a"})}}, "$.rules[0].match.message.prefix", "expected a string"));
+    CHECK(refused({{"hash", "0x1234"}}, "$.rules[0].match.message.hash", "64 hex digits"));
+    CHECK(refused({{"hash", std::string(64, 'a')}}, "$.rules[0].match.message.hash", "64 hex digits"));
+    CHECK(refused({{"hash", "0x" + std::string(63, 'a') + "g"}}, "$.rules[0].match.message.hash", "64 hex digits"));
+    CHECK(refused({{"hash", "0x" + std::string(66, 'a')}}, "$.rules[0].match.message.hash", "64 hex digits"));
+    CHECK(refused({{"hash", 1}}, "$.rules[0].match.message.hash", "expected a string"));
+  }
+
   TEST_CASE("refuses a bad address with the EIP-55 hint") {
     json doc = minimal();
     doc["wallets"]["hot"]["address"] = "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcF4";

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/codec/abi.hpp"
+#include "policy/codec/abi_registry.hpp"
 #include "policy/codec/keccak.hpp"
 #include "policy/document.hpp"
 #include "policy/evaluate.hpp"
@@ -790,5 +792,251 @@ TEST_SUITE("evaluate: legs") {
     CHECK(d.verdict == Verdict::kDeny);
     json rules = json::array({{{"id", "msgs"}, {"match", {{"leg", "message"}}}, {"effect", "allow"}}});
     CHECK(judge(load(with_rules(base_policy(), rules)), *intent).verdict == Verdict::kAllow);
+  }
+}
+
+namespace {
+
+Intent message_intent(const Bytes& message) {
+  IntentContext context;
+  context.signer = kOps;
+  context.chain_id = U256(1);
+  return intent_from_message(message, context);
+}
+
+Bytes text_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+json allow_messages(json match = json::object()) {
+  match["leg"] = "message";
+  return json::array({{{"id", "messages"}, {"match", std::move(match)}, {"effect", "allow"}}});
+}
+
+// eth_signTypedData_v4 of a Safe's EIP-1271 message (CompatibilityFallbackHandler's SafeMessage).
+Intent safe_message_intent(const Address& safe, const Bytes& inner) {
+  const json typed = {{"types",
+                       {{"EIP712Domain", {{{"name", "chainId"}, {"type", "uint256"}}, {{"name", "verifyingContract"}, {"type", "address"}}}},
+                        {"SafeMessage", {{{"name", "message"}, {"type", "bytes"}}}}}},
+                      {"primaryType", "SafeMessage"},
+                      {"domain", {{"chainId", 1}, {"verifyingContract", cs(safe)}}},
+                      {"message", {{"message", to_hex(inner)}}}};
+  IntentContext ctx;
+  ctx.signer = kOps;
+  ctx.chain_id = 1;
+  auto intent = intent_from_typed_data(parse_typed_data(typed).value(), ctx);
+  REQUIRE(intent.has_value());
+  return *intent;
+}
+
+}  // namespace
+
+TEST_SUITE("evaluate: messages") {
+  TEST_CASE("personal_sign of a 32-byte message is refused as a possible Safe hash, even when a rule allows every message") {
+    // The attack of issue 13 item 4: a Safe takes eth_sign of its safeTxHash (v + 4) as an owner's
+    // signature. The hash of a Safe transaction this policy would deny:
+    const SafeTxRequest denied = safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1));
+    const Hash32 safe_tx = safe_tx_hash(denied.tx, denied.domain);
+    const Policy everything = load(with_rules(base_policy(), allow_messages()));
+    for (const Bytes& message : {Bytes(safe_tx.begin(), safe_tx.end()), Bytes(32, 0x41)}) {
+      const Decision d = judge(everything, message_intent(message));
+      CHECK(d.verdict == Verdict::kDeny);
+      CHECK(d.rule.empty());
+      CHECK(has_reason(d, "message-is-a-hash"));
+      CHECK(d.legs.empty());
+      CHECK(d.effects.empty());
+    }
+    // Not even a rule naming the message by its exact content or hash lets it through.
+    const Bytes ascii(32, 0x41);  // 32 bytes of text are 32 bytes all the same
+    const Policy exact = load(with_rules(base_policy(), allow_messages({{"message", {{"text", std::string(32, 'A')}}}})));
+    CHECK(has_reason(judge(exact, message_intent(ascii)), "message-is-a-hash"));
+    const Policy by_hash = load(with_rules(base_policy(), allow_messages({{"message", {{"hash", to_hex(keccak256(ascii))}}}})));
+    CHECK(has_reason(judge(by_hash, message_intent(ascii)), "message-is-a-hash"));
+  }
+
+  TEST_CASE("a message of 31 or 33 bytes is a message like any other: the 32-byte refusal is exact") {
+    const Policy everything = load(with_rules(base_policy(), allow_messages()));
+    CHECK(judge(everything, message_intent(Bytes(31, 0x41))).verdict == Verdict::kAllow);
+    CHECK(judge(everything, message_intent(Bytes(33, 0x41))).verdict == Verdict::kAllow);
+    CHECK(judge(everything, message_intent(Bytes{})).verdict == Verdict::kAllow);
+    CHECK(message_is_opaque_hash(Bytes(32, 0)));
+    CHECK_FALSE(message_is_opaque_hash(Bytes(31, 0)));
+    CHECK_FALSE(message_is_opaque_hash(Bytes(33, 0)));
+  }
+
+  TEST_CASE("a 66-byte message beginning 0x1901 is refused as an EIP-712 digest preimage; other 66-byte messages are judged") {
+    const Policy everything = load(with_rules(base_policy(), allow_messages()));
+    Bytes preimage(66, 0x22);
+    preimage[0] = 0x19;
+    preimage[1] = 0x01;
+    const Decision d = judge(everything, message_intent(preimage));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "message-is-a-hash"));
+    Bytes other = preimage;
+    other[1] = 0x00;
+    CHECK(judge(everything, message_intent(other)).verdict == Verdict::kAllow);
+    preimage.push_back(0);
+    CHECK(judge(everything, message_intent(preimage)).verdict == Verdict::kAllow);
+  }
+
+  TEST_CASE("a message rule with exact text allows that text and nothing else") {
+    const Policy p = load(with_rules(base_policy(), allow_messages({{"message", {{"text", "Sign in to example.com"}}}})));
+    CHECK(judge(p, message_intent(text_bytes("Sign in to example.com"))).verdict == Verdict::kAllow);
+    for (std::string_view other : {"Sign in to example.com ", "sign in to example.com", "Sign in to example.co",
+                                   "Sign in to example.com\nand transfer everything"}) {
+      const Decision d = judge(p, message_intent(text_bytes(other)));
+      CHECK(d.verdict == Verdict::kDeny);
+      CHECK(has_reason(d, "no-matching-rule"));
+    }
+  }
+
+  TEST_CASE("a message rule with a prefix allows messages that begin with it, byte for byte") {
+    const Policy p = load(with_rules(base_policy(), allow_messages({{"message", {{"prefix", "Sign in to example.com"}}}})));
+    CHECK(judge(p, message_intent(text_bytes("Sign in to example.com"))).verdict == Verdict::kAllow);
+    CHECK(judge(p, message_intent(text_bytes("Sign in to example.com\nNonce: 8f2a"))).verdict == Verdict::kAllow);
+    for (std::string_view other : {"Sign in to example.co", "sign in to example.com", " Sign in to example.com",
+                                   "Please Sign in to example.com", ""}) {
+      CHECK(judge(p, message_intent(text_bytes(other))).verdict == Verdict::kDeny);
+    }
+  }
+
+  TEST_CASE("a message rule with a hash matches keccak256 of the raw message bytes, not the EIP-191 digest") {
+    const Bytes message = text_bytes("I accept the terms of service, v3");
+    const Policy raw = load(with_rules(base_policy(), allow_messages({{"message", {{"hash", to_hex(keccak256(message))}}}})));
+    CHECK(judge(raw, message_intent(message)).verdict == Verdict::kAllow);
+    CHECK(judge(raw, message_intent(text_bytes("I accept the terms of service, v4"))).verdict == Verdict::kDeny);
+    const Policy eip191 =
+        load(with_rules(base_policy(), allow_messages({{"message", {{"hash", to_hex(personal_message_digest(message))}}}})));
+    CHECK(judge(eip191, message_intent(message)).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("several message conditions: any one is enough; each still has to hold for the message") {
+    const Policy p = load(with_rules(base_policy(), allow_messages({{"message", json::array({{{"text", "a"}}, {{"prefix", "Login "}}})}})));
+    CHECK(judge(p, message_intent(text_bytes("a"))).verdict == Verdict::kAllow);
+    CHECK(judge(p, message_intent(text_bytes("Login 42"))).verdict == Verdict::kAllow);
+    CHECK(judge(p, message_intent(text_bytes("b"))).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("a message condition does not hold for a transfer: a deny rule on message content denies no transfer") {
+    json rules = json::array({{{"id", "no-scam"}, {"match", {{"message", {{"prefix", "Transfer"}}}}}, {"effect", "deny"}}});
+    const json base = base_policy();
+    for (const auto& r : base.at("rules")) rules.push_back(r);
+    const Policy p = load(with_rules(base_policy(), rules));
+    CHECK(judge(p, usdc_to(kCustomer, 5)).verdict == Verdict::kAllow);
+    const Decision scam = judge(p, message_intent(text_bytes("Transfer all funds")));
+    CHECK(scam.verdict == Verdict::kDeny);
+    CHECK(scam.rule == "no-scam");
+    // An allow rule with a message condition allows no transfer either.
+    const Policy only_messages = load(with_rules(base_policy(), json::array({{{"id", "m"}, {"match", {{"message", {{"prefix", "x"}}}}}, {"effect", "allow"}}})));
+    CHECK(judge(only_messages, usdc_to(kCustomer, 5)).verdict == Verdict::kDeny);
+  }
+
+  TEST_CASE("a message condition on typed data whose content is not bytes never allows it and always lets a deny rule match") {
+    const json typed = {{"types", {{"EIP712Domain", {{{"name", "name"}, {"type", "string"}}}}, {"Mail", {{{"name", "text"}, {"type", "string"}}}}}},
+                        {"primaryType", "Mail"},
+                        {"domain", {{"name", "x"}}},
+                        {"message", {{"text", "Sign in"}}}};
+    IntentContext ctx;
+    ctx.signer = kOps;
+    ctx.chain_id = 1;
+    auto intent = intent_from_typed_data(parse_typed_data(typed).value(), ctx);
+    REQUIRE(intent.has_value());
+    CHECK(judge(load(with_rules(base_policy(), allow_messages({{"message", {{"prefix", "Sign in"}}}}))), *intent).verdict == Verdict::kDeny);
+    json rules = json::array({{{"id", "deny-sign-in"}, {"match", {{"message", {{"prefix", "Sign in"}}}}}, {"effect", "deny"}}});
+    rules.push_back(allow_messages()[0]);
+    const Decision d = judge(load(with_rules(base_policy(), rules)), *intent);
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(d.rule == "deny-sign-in");
+  }
+
+  TEST_CASE("a Safe's SafeMessage typed data is judged as a message of that Safe, never of the signer") {
+    const Intent intent = safe_message_intent(kSafe, text_bytes("Sign in to example.com"));
+    CHECK(intent.wallet == kSafe);
+    REQUIRE(intent.message.has_value());
+    CHECK(*intent.message == text_bytes("Sign in to example.com"));
+    // A rule for the guard's own account does not let the Safe vouch for anything.
+    const Policy ops_only = load(with_rules(base_policy(), allow_messages({{"wallet", "ops"}})));
+    const Decision as_ops = judge(ops_only, intent);
+    CHECK(as_ops.verdict == Verdict::kDeny);
+    CHECK(as_ops.wallet == std::optional<std::string>("hot"));
+    // The Safe's own rule, on the inner message's content, does.
+    const Policy hot = load(with_rules(base_policy(), allow_messages({{"wallet", "hot"}, {"message", {{"prefix", "Sign in to "}}}})));
+    CHECK(judge(hot, intent).verdict == Verdict::kAllow);
+    CHECK(judge(hot, safe_message_intent(kSafe, text_bytes("Transfer everything"))).verdict == Verdict::kDeny);
+    // A SafeMessage of a Safe the policy does not declare: unknown wallet.
+    CHECK(has_reason(judge(hot, safe_message_intent(kCold, text_bytes("Sign in to example.com"))), "unknown-wallet"));
+  }
+
+  TEST_CASE("a SafeMessage whose inner message is 32 bytes is refused as a hash, even when the Safe's messages are allowed") {
+    const Policy hot = load(with_rules(base_policy(), allow_messages({{"wallet", "hot"}})));
+    const SafeTxRequest denied = safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1));
+    const Hash32 h = safe_tx_hash(denied.tx, denied.domain);
+    const Decision d = judge(hot, safe_message_intent(kSafe, Bytes(h.begin(), h.end())));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "message-is-a-hash"));
+    CHECK(judge(hot, safe_message_intent(kSafe, text_bytes("gm"))).verdict == Verdict::kAllow);
+  }
+}
+
+namespace {
+
+const AbiFunction& builtin(std::string_view signature) {
+  for (const AbiFunction* f : FunctionRegistry::builtin().lookup(selector_of(signature))) {
+    if (f->signature == signature) return *f;
+  }
+  FAIL("no built-in function " << signature);
+  throw std::logic_error("unreachable");
+}
+
+// execTransaction(...) of `inner` with one packed 65-byte signature.
+Bytes exec_transaction(const SafeTx& inner, const Bytes& signature) {
+  const AbiValue args[] = {AbiValue::address(inner.to), AbiValue::uint(inner.value), AbiValue::bytes(inner.data),
+                           AbiValue::uint(inner.operation == Operation::kCall ? 0 : 1), AbiValue::uint(0), AbiValue::uint(0),
+                           AbiValue::uint(0), AbiValue::address(Address{}), AbiValue::address(Address{}),
+                           AbiValue::bytes(signature)};
+  return encode_call(builtin("execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"), args);
+}
+
+// A v = 1 Safe signature: r = the owner, s = 0 (approved hash, or msg.sender).
+Bytes approved_hash_signature(const Address& owner) {
+  Bytes sig(65, 0);
+  std::copy(owner.view().begin(), owner.view().end(), sig.begin() + 12);
+  sig[64] = 1;
+  return sig;
+}
+
+json allow_everything() {
+  return json::array({{{"id", "everything"},
+                       {"effect", "allow"},
+                       {"lifts", {"unsafe-delegatecall", "safe-configuration-change", "unknown-selector", "gas-refund",
+                                  "contract-creation", "eip7702-delegation", "unlimited-approval"}}}});
+}
+
+}  // namespace
+
+TEST_SUITE("evaluate: owner approvals outside the Safe route") {
+  TEST_CASE("a transaction calling approveHash on a Safe is refused as an owner's approval of a hash, whatever the rules say") {
+    const Hash32 h = safe_tx_hash(safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1)).tx,
+                                  safe_request(kSafe, kUsdc, erc20_transfer(kSanctioned, 1)).domain);
+    const AbiValue args[] = {AbiValue::bytes(Bytes(h.begin(), h.end()))};
+    const Bytes data = encode_call(builtin("approveHash(bytes32)"), args);
+    const Decision d = judge(load(with_rules(base_policy(), allow_everything())), intent_of(txguard::test::transaction(kOps, kSafe, data)));
+    CHECK(d.verdict == Verdict::kDeny);
+    CHECK(has_reason(d, "safe-hash-approval"));
+    // Through a Safe transaction of another Safe too (a Safe that owns a Safe).
+    const Decision nested = judge(load(with_rules(base_policy(), allow_everything())), safe_intent(kCold, data));
+    CHECK(has_reason(nested, "safe-hash-approval"));
+  }
+
+  TEST_CASE("an execTransaction sent by an owner naming itself in a v = 1 signature is refused as that owner's approval") {
+    SafeTx inner;
+    inner.to = kUsdc;
+    inner.data = erc20_transfer(kCustomer, 1);
+    const Policy p = load(with_rules(base_policy(), allow_everything()));
+    const Decision own = judge(p, intent_of(txguard::test::transaction(kOps, kSafe, exec_transaction(inner, approved_hash_signature(kOps)))));
+    CHECK(own.verdict == Verdict::kDeny);
+    CHECK(has_reason(own, "safe-hash-approval"));
+    // Relaying a Safe transaction signed by someone else is not the sender's approval.
+    const Decision relay = judge(p, intent_of(txguard::test::transaction(kOps, kSafe, exec_transaction(inner, approved_hash_signature(kAlice)))));
+    CHECK_FALSE(has_reason(relay, "safe-hash-approval"));
+    CHECK(relay.verdict == Verdict::kAllow);
   }
 }

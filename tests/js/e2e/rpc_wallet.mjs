@@ -3,8 +3,11 @@
 // (a "wallets" entry of kind "account"), which lands on anvil; a denied one comes back as a JSON-RPC
 // error -32003 whose data names the decision.
 
-import { createWalletClient, http, parseEther, parseTransaction, recoverAddress, recoverTransactionAddress, stringToHex } from 'viem';
-import { erc20TransferData, signHash } from './chain.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWalletClient, hashTypedData, http, parseEther, parseTransaction, recoverAddress, recoverMessageAddress, recoverTransactionAddress, stringToHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { erc20TransferData, packSignatures, signHash } from './chain.mjs';
 import { OWNER_A, OWNER_B, SANCTIONED, cosignBody, customer, expectDenied } from './guard.mjs';
 import { describeResponse, expect, expectEqual } from './util.mjs';
 
@@ -211,6 +214,77 @@ export async function run({ chain, env, server }, checks) {
     expectEqual(Number(byId['7']?.result), 31337, 'eth_chainId in the batch');
     expectEqual(byId.acc?.result?.map((a) => a.toLowerCase()), [guard.toLowerCase()], 'eth_accounts in the batch');
   });
+
+  // Issue 13 item 4, on the real Safe: with a policy that allows message requests, personal_sign of
+  // the safeTxHash of a transaction /v1/safe/cosign denies used to be signed, and a Safe takes an
+  // owner's eth_sign of its safeTxHash (v + 4) as that owner's approval. A server of its own runs the
+  // attack's policy (every "message" leg allowed).
+  const msgServer = await checks.check('a server whose policy allows every message leg starts', async () => {
+    const doc = env.policyDocument();
+    doc.rules.unshift({ id: 'messages', match: { leg: 'message' }, effect: 'allow' });
+    writeFileSync(join(env.dir, 'messages.policy.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    return env.startServer({ name: 'messages', extra: { policy: 'messages.policy.json' } });
+  });
+
+  await checks.check('personal_sign of a 32-byte message (a safeTxHash /v1/safe/cosign denies) is refused as a possible Safe hash, though the Safe would accept it', async () => {
+    expect(msgServer !== undefined, 'the messages server is running');
+    const tx = await chain.buildSafeTx(safe, { to: SANCTIONED, value: parseEther('0.1') });
+    const hash = await chain.safeTxHash(safe, tx);
+    expectDenied(await msgServer.cosign(cosignBody(safe, tx)), 'sanctioned-address', 'cosign of a transfer to a sanctioned address');
+    // The policy does sign messages that are not hashes...
+    const hello = await msgServer.rpc('personal_sign', [stringToHex('hello from the e2e test'), guard]);
+    expect(typeof hello.json?.result === 'string', 'personal_sign of text is signed under this policy', describeResponse(hello));
+    expectEqual(await recoverMessageAddress({ message: 'hello from the e2e test', signature: hello.json.result }), guard, 'signed by the guard');
+    // ...but not the safeTxHash, in either method, with its own reason, recorded as a decision.
+    for (const [method, params] of [['personal_sign', [hash, guard]], ['eth_sign', [guard, hash]]]) {
+      const res = await msgServer.rpc(method, params);
+      expectEqual(res.json?.error?.code, -32003, `${method}(safeTxHash) is a JSON-RPC denial (${describeResponse(res)})`);
+      expect((res.json.error.data?.reasons ?? []).some((r) => r.code === 'message-is-a-hash'), `${method}: reasons include message-is-a-hash`, res.json.error.data);
+      expect(typeof res.json.error.data?.decision_id === 'string', `${method}: the refusal is a recorded decision`, res.json.error.data);
+      expect(res.json.result === undefined, `${method}: no signature`, res.json.result);
+    }
+    // For the record, what such a signature is worth: owner B's eth_sign of the hash with v + 4, and
+    // owner A's plain signature, pass the Safe's own checkSignatures for this very transaction.
+    const ethSign = await privateKeyToAccount(OWNER_B.key).signMessage({ message: { raw: hash } });
+    const v = Number.parseInt(ethSign.slice(130), 16) + 4;
+    const bViaEthSign = { signer: OWNER_B.address, signature: `${ethSign.slice(0, 130)}${v.toString(16)}` };
+    await chain.publicClient.readContract({
+      address: safe.address, abi: chain.abis[safe.version].safe, functionName: 'checkSignatures',
+      args: [hash, '0x', packSignatures([await signHash(OWNER_A.key, hash), bViaEthSign])],
+    });
+  });
+
+  await checks.check('SafeMessage typed data is signed as the Safe\'s EIP-1271 message (valid on chain); one whose message is 32 bytes is refused', async () => {
+    expect(msgServer !== undefined, 'the messages server is running');
+    const text = stringToHex('Sign in to e2e.example as the rpc Safe');
+    const typed = {
+      types: {
+        EIP712Domain: [{ name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }],
+        SafeMessage: [{ name: 'message', type: 'bytes' }],
+      },
+      primaryType: 'SafeMessage',
+      domain: { chainId: chain.chainId, verifyingContract: safe.address },
+      message: { message: text },
+    };
+    const res = await msgServer.rpc('eth_signTypedData_v4', [guard, JSON.stringify(typed)]);
+    expect(typeof res.json?.result === 'string', 'the Safe\'s message is signed', describeResponse(res));
+    const digest = hashTypedData(typed);
+    const isValidSignature = [{ type: 'function', name: 'isValidSignature', stateMutability: 'view',
+      inputs: [{ name: '_data', type: 'bytes' }, { name: '_signature', type: 'bytes' }], outputs: [{ type: 'bytes4' }] }];
+    const magic = await chain.publicClient.readContract({
+      address: safe.address, abi: isValidSignature, functionName: 'isValidSignature',
+      args: [text, packSignatures([await signHash(OWNER_A.key, digest), { signer: guard, signature: res.json.result }])],
+    });
+    expectEqual(magic, '0x20c13b0b', 'the Safe (CompatibilityFallbackHandler) takes A\'s and txguard\'s signatures as its own (EIP-1271)');
+    const hashTyped = { ...typed, message: { message: await chain.safeTxHash(safe, await chain.buildSafeTx(safe, { to: SANCTIONED, value: 1n })) } };
+    const refused = await msgServer.rpc('eth_signTypedData_v4', [guard, JSON.stringify(hashTyped)]);
+    expectEqual(refused.json?.error?.code, -32003, `SafeMessage of a hash (${describeResponse(refused)})`);
+    expect((refused.json.error.data?.reasons ?? []).some((r) => r.code === 'message-is-a-hash'), 'reasons include message-is-a-hash', refused.json.error.data);
+  });
+
+  if (msgServer) {
+    await checks.check('the messages server stops on SIGTERM with exit status 0', async () => { await msgServer.stopGracefully(); });
+  }
 
   await checks.check('/rpc with an approver\'s token is HTTP 403', async () => {
     const res = await server.rpc('eth_accounts', [], 'alice');
