@@ -113,6 +113,17 @@ codec::Hash32 hash_of(const json& body) {
   return codec::safe_tx_hash(request->tx, request->domain);
 }
 
+// A policy set holding `doc` (no files, no prices file).
+std::shared_ptr<PolicySet> policy_set_of(const json& doc) {
+  auto loaded = policy::load_policy(doc.dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
+    return std::unexpected("no file " + p);
+  });
+  REQUIRE(loaded.has_value());
+  auto set = std::make_shared<PolicySet>();
+  set->policy = std::move(*loaded);
+  return set;
+}
+
 struct Answer {
   unsigned status = 0;
   json body;
@@ -137,12 +148,7 @@ struct Guard {
   }
 
   void open(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
-    auto loaded = policy::load_policy(doc.dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
-      return std::unexpected("no file " + p);
-    });
-    REQUIRE(loaded.has_value());
-    auto set = std::make_shared<PolicySet>();
-    set->policy = std::move(*loaded);
+    auto set = policy_set_of(doc);
     PipelineOptions options;
     options.database = database();
     options.clock = [this] { return now.load(); };
@@ -1177,12 +1183,7 @@ struct FrontDoor {
   explicit FrontDoor(const Tweak& tweak = {}) {
     auto s = signers::KeystoreSigner::from_key(key(kGuardKey));
     REQUIRE(s.has_value());
-    auto loaded = policy::load_policy(policy_doc().dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
-      return std::unexpected("no file " + p);
-    });
-    REQUIRE(loaded.has_value());
-    auto set = std::make_shared<PolicySet>();
-    set->policy = std::move(*loaded);
+    auto set = policy_set_of(policy_doc());
     PipelineOptions po;
     po.database = database();
     po.clock = [this] { return now.load(); };
