@@ -68,6 +68,17 @@ bool message_matches(const MessageCondition& c, const codec::Bytes& message) {
 
 }  // namespace
 
+HoldRequirement hold_requirement(const Policy& policy, const HoldSpec& spec, std::string rule, TimeMs now_ms) {
+  HoldRequirement h;
+  h.rule = std::move(rule);
+  for (const auto a : spec.approvers) h.approvers.push_back(policy.approvers[a].name);
+  h.quorum = spec.quorum;
+  h.not_before_ms = now_ms + spec.delay_ms;
+  h.expires_at_ms = now_ms + spec.expires_ms;
+  h.reject_denies = spec.reject_denies;
+  return h;
+}
+
 bool message_is_opaque_hash(codec::ByteView message) noexcept {
   return message.size() == 32 || (message.size() == 66 && message[0] == 0x19 && message[1] == 0x01);
 }
@@ -687,14 +698,7 @@ class Evaluator {
     for (const auto& h : d_.holds) {
       if (h.rule == rule) return;
     }
-    HoldRequirement h;
-    h.rule = rule;
-    for (auto a : spec.approvers) h.approvers.push_back(policy_.approvers[a].name);
-    h.quorum = spec.quorum;
-    h.not_before_ms = input_.now_ms + spec.delay_ms;
-    h.expires_at_ms = input_.now_ms + spec.expires_ms;
-    h.reject_denies = spec.reject_denies;
-    d_.holds.push_back(std::move(h));
+    d_.holds.push_back(hold_requirement(policy_, spec, rule, input_.now_ms));
   }
 
   // ---- limits -------------------------------------------------------------------------------

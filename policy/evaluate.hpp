@@ -143,6 +143,10 @@ struct PriceUse {
   bool fixed = false;
 };
 
+/// What a hold rule asks of a request decided at `now_ms`: its approvers by name, quorum, earliest
+/// release and expiry. The one HoldSpec -> HoldRequirement conversion (rules and the unpause hold).
+HoldRequirement hold_requirement(const Policy& policy, const HoldSpec& spec, std::string rule, TimeMs now_ms);
+
 struct EvalInput {
   const codec::Intent* intent = nullptr;
   std::string requester;     // the authenticated client's name

@@ -18,8 +18,6 @@ using policy::StateErrc;
 using policy::StateError;
 using policy::StateResult;
 
-// The reason a request is refused when its (chain, account, nonce) already has another digest.
-constexpr std::string_view kNonceAlreadySigned = "nonce-already-signed";
 
 TimeMs system_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -144,10 +142,10 @@ codec::Hash32 unpause_digest(const std::string& scope, TimeMs paused_at_ms) {
   return codec::keccak256(codec::view(text));
 }
 
-// The pause that stops the release of a held request, if one is in force: a pause of everything ("*")
-// covers every request but the unpause itself; a route's pause covers that route's bridge releases.
+// The pause that stops the release of a held request, if one is in force (policy::pause_covering).
 std::optional<std::string> pause_covering(const std::vector<store::BridgePause>& pauses, const store::RequestRow& row) {
-  if (row.kind == to_string(SignKind::kUnpause)) return std::nullopt;
+  std::vector<policy::PauseInForce> in_force;
+  for (const auto& p : pauses) in_force.push_back(policy::PauseInForce{p.scope, p.at_ms});
   std::string route;
   if (row.kind == to_string(SignKind::kBridgeRelease)) {
     const json payload = json::parse(row.payload, nullptr, false);
@@ -155,10 +153,7 @@ std::optional<std::string> pause_covering(const std::vector<store::BridgePause>&
       route = payload.at("request").value("route", std::string());
     }
   }
-  for (const auto& p : pauses) {
-    if (p.scope == "*" || (!route.empty() && p.scope == route)) return p.scope;
-  }
-  return std::nullopt;
+  return policy::pause_covering(in_force, row.kind == to_string(SignKind::kUnpause), route);
 }
 
 StateError signer_failure(const signers::SignerError& e) {
@@ -638,65 +633,27 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                }
                              }
                              const std::string id = job->id.empty() ? next_id() : job->id;
-                             policy::Decision decision;
-                             decision.decision_id = id;
-                             decision.requester = req.requester;
-                             decision.at_ms = now;
-                             decision.policy_name = ps.policy.name;
-                             decision.policy_hash = ps.policy.hash;
-                             const auto refuse = [&](std::string_view code, std::string message) {
-                               decision.verdict = policy::Verdict::kDeny;
-                               decision.reasons.push_back(
-                                   policy::Reason{std::string(code), std::move(message), std::nullopt, {}, std::nullopt});
-                             };
-                             std::optional<store::RequestRow> holder;
+                             // Gather what the decision reads; judge_request decides.
+                             policy::RequestToJudge input;
+                             input.intent = &req.intent;
+                             input.requester = req.requester;
+                             input.now_ms = now;
+                             input.decision_id = id;
+                             input.evaluate_only = job->evaluate_only;
+                             for (const auto& p : *pauses) input.pauses.push_back(policy::PauseInForce{p.scope, p.at_ms});
                              if (req.claim) {
+                               input.claim = policy::NonceClaim{req.claim->chain, req.claim->account, req.claim->nonce};
                                auto h = w.find_claim(*req.claim);
                                if (!h) return std::unexpected(h.error());
-                               holder = std::move(*h);
+                               if (*h) input.holder = policy::ClaimHolder{(*h)->decision_id, std::string(store::to_string((*h)->status))};
                              }
-                             std::optional<policy::BridgeJudgement> judgement;
+                             if (req.kind == SignKind::kUnpause) input.unpause_scope = req.unpause_scope;
                              json bridge_state;
-                             bool deferred = false;
-                             bool evaluated = false;
-                             if (holder) {
-                               // Once only: never a second digest for one (chain, account, nonce).
-                               refuse(kNonceAlreadySigned,
-                                      "nonce " + req.claim->nonce + " of " + req.claim->account + " on chain " +
-                                          req.claim->chain + " is already taken by request " + holder->decision_id +
-                                          " (" + std::string(store::to_string(holder->status)) + ") with another hash");
-                             } else if (req.kind == SignKind::kUnpause) {
-                               const auto at = paused_at(req.unpause_scope);
-                               if (!at) {
-                                 refuse("not-paused", "\"" + req.unpause_scope + "\" is not paused");
-                               } else if (!ps.policy.bridges.unpause) {
-                                 refuse("no-unpause-approvers", "the policy names no approvers for bridges.unpause");
-                               } else {
-                                 const policy::HoldSpec& spec = *ps.policy.bridges.unpause;
-                                 policy::HoldRequirement h;
-                                 h.rule = "bridges.unpause";
-                                 for (const auto a : spec.approvers) h.approvers.push_back(ps.policy.approvers[a].name);
-                                 h.quorum = spec.quorum;
-                                 h.not_before_ms = now + spec.delay_ms;
-                                 h.expires_at_ms = now + spec.expires_ms;
-                                 h.reject_denies = spec.reject_denies;
-                                 decision.verdict = policy::Verdict::kHold;
-                                 decision.rule = "bridges.unpause";
-                                 decision.holds.push_back(std::move(h));
-                                 decision.reasons.push_back(policy::Reason{
-                                     std::string(policy::reason::kHoldRequired),
-                                     "lifting the pause of \"" + req.unpause_scope + "\" (since " +
-                                         policy::format_time(*at) + ") needs the approvers' quorum",
-                                     std::nullopt, "bridges.unpause", std::nullopt});
-                               }
-                             } else if (paused_at("*") && !job->evaluate_only) {
-                               refuse(policy::bridge_reason::kAllPaused, "every signing request is paused");
-                             } else if (req.bridge) {
+                             if (req.bridge) {
                                const policy::ReleaseClaim& claim = req.bridge->claim;
                                const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
                                const policy::ReleaseKey key = policy::release_key(route, claim.attestation);
-                               policy::BridgeState state;
-                               state.route_paused = paused_at(route.name).has_value();
+                               policy::BridgeState& state = input.bridge_state;
                                auto prior = bridge_->release(key.text);
                                if (!prior) return std::unexpected(prior.error());
                                if (*prior) state.prior = policy::BridgeState::Prior{(*prior)->digest, (*prior)->decision_id};
@@ -713,35 +670,22 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                auto known = bridge_->deposit_known(key.text);
                                if (!known) return std::unexpected(known.error());
                                state.deposit_known = *known;
-                               bridge_state = {{"route_paused", state.route_paused},
+                               input.release = &claim;
+                               input.source = &req.bridge->source;
+                               bridge_state = {{"route_paused", paused_at(route.name).has_value()},
                                                {"prior", *prior ? json{{"decision_id", (*prior)->decision_id},
                                                                        {"digest", hex_of((*prior)->digest)}}
                                                                 : json(nullptr)},
                                                {"deposited", codec::to_decimal(state.deposited)},
                                                {"released", codec::to_decimal(state.released)},
                                                {"deposit_known", state.deposit_known}};
-                               judgement = policy::judge_release(ps.policy, claim, req.intent, req.bridge->source, state, now);
-                               if (judgement->outcome == policy::BridgeJudgement::Outcome::kPass) {
-                                 evaluated = true;
-                               } else {
-                                 decision.verdict = judgement->outcome == policy::BridgeJudgement::Outcome::kDefer
-                                                        ? policy::Verdict::kHold
-                                                        : policy::Verdict::kDeny;
-                                 deferred = judgement->outcome == policy::BridgeJudgement::Outcome::kDefer;
-                                 decision.rule = "bridges.routes." + route.name;
-                                 for (const auto& r : judgement->reasons) {
-                                   decision.reasons.push_back(policy::Reason{r.code, r.message, std::nullopt, decision.rule, std::nullopt});
-                                 }
-                               }
-                             } else {
-                               evaluated = true;
                              }
-                             if (evaluated) {
-                               const policy::EvalInput input{&req.intent, req.requester, now, id};
-                               auto d = policy::evaluate(ps.policy, input, ps.prices, view);
-                               if (!d) return std::unexpected(d.error());
-                               decision = std::move(*d);
-                             }
+                             auto judged = policy::judge_request(ps.policy, ps.prices, input, view);
+                             if (!judged) return std::unexpected(judged.error());
+                             policy::Decision& decision = judged->decision;
+                             const std::optional<policy::BridgeJudgement>& judgement = judged->bridge;
+                             const bool deferred = judged->deferred;
+                             const bool evaluated = judged->rules_judged;
                              json decision_json = policy::to_json(decision);
                              decision_json["id"] = id;
                              if (judgement) decision_json["bridge"] = policy::to_json(*judgement);
@@ -768,8 +712,8 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
                                             {"decision", decision_json}};
                              if (judgement) record["bridge_state"] = bridge_state;
                              if (ps.shadow && evaluated) {
-                               const policy::EvalInput input{&req.intent, req.requester, now, id};
-                               auto shadow = policy::evaluate(*ps.shadow, input, ps.shadow_prices, view);
+                               const policy::EvalInput shadow_input{&req.intent, req.requester, now, id};
+                               auto shadow = policy::evaluate(*ps.shadow, shadow_input, ps.shadow_prices, view);
                                if (!shadow) return std::unexpected(shadow.error());
                                record["shadow"] = policy::to_json(*shadow);
                              }

@@ -49,6 +49,7 @@
 #include "policy/document.hpp"
 #include "policy/evaluate.hpp"
 #include "policy/holds.hpp"
+#include "policy/judge.hpp"
 #include "policy/prices.hpp"
 #include "signers/signer.hpp"
 
