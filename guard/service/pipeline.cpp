@@ -531,10 +531,419 @@ StateResult<void> Pipeline::release_hold(store::RequestRow& row, const json& res
   return {};
 }
 
+std::string Pipeline::next_id() { return id_prefix_ + "-" + std::to_string(++sequence_); }
+
+// Holds whose time ran out expire before anything is judged (their reservations stop counting), and
+// held requests whose every quorum and delay is met are released, unless a pause covers them.
+// `settled` counts the requests no longer pending.
+StateResult<policy::Effects> Pipeline::settle_due_holds(const TimeMs now, std::int64_t& settled) {
+  store::DecisionLogWriter& w = *writer_;
+  auto due = w.due(now);
+  if (!due) return std::unexpected(due.error());
+  policy::Effects effects;
+  for (auto& row : *due) {
+    row.status = store::RequestStatus::kExpired;
+    if (row.kind == to_string(SignKind::kBridgeRelease)) {
+      // The deposit was not released: its key is free again.
+      if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
+    }
+    const json hold = json::parse(row.holds, nullptr, false);
+    if (hold.is_object()) {
+      for (const auto& id : hold.value("reservations", json::array())) {
+        effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
+      }
+    }
+    row.decision.clear();  // read back from its log record
+    if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+    if (auto ok = w.append("expiry", row.decision_id + "/expiry", now, json{{"decision_id", row.decision_id}}); !ok) {
+      return std::unexpected(ok.error());
+    }
+    ++settled;
+  }
+  // Holds whose every quorum is met and whose delay has now passed are released
+  // (a hold by time alone, or approvals that came before the delay ended); the
+  // requester's retry then gets the signature.
+  if (pending_.load() > settled) {
+    auto pending = w.pending();
+    if (!pending) return std::unexpected(pending.error());
+    // Nothing is released while a pause covers it: the release waits for the unpause.
+    auto pauses = bridge_->pauses();
+    if (!pauses) return std::unexpected(pauses.error());
+    for (auto& row : *pending) {
+      if (row.kind == to_string(SignKind::kUnpause)) continue;  // lifted by approvals only
+      if (pause_covering(*pauses, row)) continue;
+      const json hold = json::parse(row.holds, nullptr, false);
+      if (!hold.is_object()) continue;
+      const policy::HoldStatus status =
+          policy::hold_status(requirements_of(hold), approvals_of(json::parse(row.approvals)), now);
+      if (status.state != policy::HoldState::kApproved) continue;
+      auto released = release_hold(row, hold.value("reservations", json::array()), now, effects);
+      if (!released) return std::unexpected(released.error());
+      row.decision.clear();  // read back from its log record
+      if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+      ++settled;  // no longer pending
+    }
+  }
+  return effects;
+}
+
+// One signing request (or evaluation): gather, judge (policy::judge_request), sign on allow, record.
+StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicySet& ps, const policy::StateView& view,
+                                                 const TimeMs now, Outcome& out, std::int64_t& pending_delta) {
+  store::DecisionLogWriter& w = *writer_;
+  SignJob* job = &signing;
+  SigningRequest& req = job->request;
+  // Emergency pauses in force (read in this transaction: a pause committed
+  // before this batch stops it).
+  auto pauses = bridge_->pauses();
+  if (!pauses) return std::unexpected(pauses.error());
+  const auto paused_at = [&](const std::string& scope) -> std::optional<TimeMs> {
+    for (const auto& p : *pauses) {
+      if (p.scope == scope) return p.at_ms;
+    }
+    return std::nullopt;
+  };
+  if (req.kind == SignKind::kUnpause) {
+    // Bound to the pause it lifts: approvals of an earlier pause's unpause
+    // cannot lift a later one.
+    req.digest = unpause_digest(req.unpause_scope, paused_at(req.unpause_scope).value_or(0));
+  }
+  if (!job->evaluate_only) {
+    // A retry: the same digest already decided (and not since expired).
+    auto existing = w.find_by_key(req.digest);
+    if (!existing) return std::unexpected(existing.error());
+    // (An unpause whose request was rejected may be asked for again.)
+    if (*existing && (*existing)->status != store::RequestStatus::kExpired &&
+        !(req.kind == SignKind::kUnpause && (*existing)->status == store::RequestStatus::kRejected)) {
+      out = outcome_of(**existing, true);
+      return policy::Effects{};
+    }
+  }
+  const std::string id = job->id.empty() ? next_id() : job->id;
+  // Gather what the decision reads; judge_request decides.
+  policy::RequestToJudge input;
+  input.intent = &req.intent;
+  input.requester = req.requester;
+  input.now_ms = now;
+  input.decision_id = id;
+  input.evaluate_only = job->evaluate_only;
+  for (const auto& p : *pauses) input.pauses.push_back(policy::PauseInForce{p.scope, p.at_ms});
+  if (req.claim) {
+    input.claim = policy::NonceClaim{req.claim->chain, req.claim->account, req.claim->nonce};
+    auto h = w.find_claim(*req.claim);
+    if (!h) return std::unexpected(h.error());
+    if (*h) input.holder = policy::ClaimHolder{(*h)->decision_id, std::string(store::to_string((*h)->status))};
+  }
+  if (req.kind == SignKind::kUnpause) input.unpause_scope = req.unpause_scope;
+  json bridge_state;
+  if (req.bridge) {
+    const policy::ReleaseClaim& claim = req.bridge->claim;
+    const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
+    const policy::ReleaseKey key = policy::release_key(route, claim.attestation);
+    policy::BridgeState& state = input.bridge_state;
+    auto prior = bridge_->release(key.text);
+    if (!prior) return std::unexpected(prior.error());
+    if (*prior) state.prior = policy::BridgeState::Prior{(*prior)->digest, (*prior)->decision_id};
+    std::string source_token;
+    for (const auto& t : route.tokens) {
+      const auto& asset = ps.policy.assets[t.asset];
+      if (asset.address && *asset.address == claim.attestation.token) source_token = codec::to_checksum(t.source);
+    }
+    const std::string chain = codec::to_decimal(route.source_chain);
+    auto supply = bridge_->supply(chain, source_token);
+    if (!supply) return std::unexpected(supply.error());
+    state.deposited = supply->deposited;
+    state.released = supply->released;
+    auto known = bridge_->deposit_known(key.text);
+    if (!known) return std::unexpected(known.error());
+    state.deposit_known = *known;
+    input.release = &claim;
+    input.source = &req.bridge->source;
+    bridge_state = {
+        {"route_paused", paused_at(route.name).has_value()},
+        {"prior",
+         *prior ? json{{"decision_id", (*prior)->decision_id}, {"digest", hex_of((*prior)->digest)}} : json(nullptr)},
+        {"deposited", codec::to_decimal(state.deposited)},
+        {"released", codec::to_decimal(state.released)},
+        {"deposit_known", state.deposit_known}};
+  }
+  auto judged = policy::judge_request(ps.policy, ps.prices, input, view);
+  if (!judged) return std::unexpected(judged.error());
+  policy::Decision& decision = judged->decision;
+  const std::optional<policy::BridgeJudgement>& judgement = judged->bridge;
+  const bool deferred = judged->deferred;
+  const bool evaluated = judged->rules_judged;
+  json decision_json = policy::to_json(decision);
+  decision_json["id"] = id;
+  if (judgement) decision_json["bridge"] = policy::to_json(*judgement);
+  out.decision_id = id;
+  out.decision = decision_json;
+  out.reason_codes = reason_codes_of(decision_json);
+  out.rule = decision.rule;
+  out.status = deferred                                      ? Status::kDeferred
+               : decision.verdict == policy::Verdict::kAllow ? Status::kAllowed
+               : decision.verdict == policy::Verdict::kHold  ? Status::kPending
+                                                             : Status::kDenied;
+  if (job->evaluate_only) return policy::Effects{};
+
+  // What an auditor needs to judge it again: the request as read, what
+  // it means (the intent's hash), which documents judged it, the state it
+  // read and its effects (in the decision), and the shadow's verdict.
+  json record = {{"requester", req.requester},
+                 {"request", {{"kind", to_string(req.kind)}, {"digest", hex_of(req.digest)}, {"payload", req.payload}}},
+                 {"intent_hash", hex_of(intent_hash(req.intent))},
+                 {"policy_set", hex_of(policy_set_hash_)},
+                 {"signer", codec::to_checksum(signer_->address())},
+                 {"decision", decision_json}};
+  if (judgement) record["bridge_state"] = bridge_state;
+  if (ps.shadow && evaluated) {
+    const policy::EvalInput shadow_input{&req.intent, req.requester, now, id};
+    auto shadow = policy::evaluate(*ps.shadow, shadow_input, ps.shadow_prices, view);
+    if (!shadow) return std::unexpected(shadow.error());
+    record["shadow"] = policy::to_json(*shadow);
+  }
+  if (deferred) {
+    // Recorded (with what the source showed), but nothing is taken: the
+    // requester asks again once the source chain has confirmed.
+    if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
+      return std::unexpected(ok.error());
+    }
+    return policy::Effects{};
+  }
+  store::RequestRow row;
+  row.decision_id = id;
+  row.request_key = req.digest;
+  row.kind = std::string(to_string(req.kind));
+  row.requester = req.requester;
+  row.at_ms = now;
+  // The decision text lives in the log record; the row reads it from there.
+  row.decision.clear();
+  row.claim = req.claim;
+  json payload = {{"request", req.payload}};
+  if (decision.verdict == policy::Verdict::kAllow) {
+    auto sig = signer_->sign_digest(req.digest);
+    if (!sig) return std::unexpected(signer_failure(sig.error()));
+    out.signature = *sig;
+    record["signature"] = hex_of(*sig);
+    row.signature = codec::Bytes(sig->begin(), sig->end());
+    row.status = store::RequestStatus::kAllowed;
+    if (req.transaction) {
+      out.signed_transaction = signed_transaction(*req.transaction, *sig);
+      payload["signed_transaction"] = *out.signed_transaction;
+      record["signed_transaction"] = *out.signed_transaction;
+    }
+  } else if (decision.verdict == policy::Verdict::kHold) {
+    row.status = store::RequestStatus::kPending;
+    const json hold = hold_record(decision);
+    row.holds = hold.dump();
+    row.approvals = "[]";
+    TimeMs expires = std::numeric_limits<TimeMs>::max();
+    for (const auto& h : decision.holds) expires = std::min(expires, h.expires_at_ms);
+    row.expires_ms = expires;
+    record["hold"] = hold;
+  }
+  row.payload = payload.dump();
+  if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (decision.verdict != policy::Verdict::kDeny) {
+    if (judgement) {
+      // Once only: the release key and the attested digest are committed in
+      // this batch, before the signature leaves (a held release takes the key
+      // too, and gives it back if the hold is rejected or expires).
+      const policy::ReleaseClaim& claim = req.bridge->claim;
+      const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
+      const std::string chain = codec::to_decimal(route.source_chain);
+      const std::string token = codec::to_checksum(route.tokens.at(judgement->token.value()).source);
+      if (auto ok = bridge_->put_deposit(judgement->key.text, chain, token, claim.attestation.amount, now); !ok) {
+        return std::unexpected(ok.error());
+      }
+      store::BridgeRelease release{judgement->key.text,      route.name, judgement->key.digest, id, chain, token,
+                                   claim.attestation.amount, now};
+      if (auto ok = bridge_->put_release(release); !ok) return std::unexpected(ok.error());
+    }
+    if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+    if (decision.verdict == policy::Verdict::kHold) {
+      out = outcome_of(row, false);
+      out.decision = decision_json;
+      out.reason_codes = reason_codes_of(decision_json);
+      out.rule = decision.rule;
+      pending_delta = 1;
+    }
+  }
+  return decision.effects;
+}
+
+// An approver's verdict on a held request: verified, bound to its client, recorded; the release (or
+// the lifting of a pause) when it completes the quorum, unless a pause covers the request.
+StateResult<policy::Effects> Pipeline::approve_step(ApproveJob& job, const PolicySet& ps, const TimeMs now,
+                                                    ApprovalOutcome& res, std::int64_t& pending_delta) {
+  store::DecisionLogWriter& w = *writer_;
+  ApproveJob* approval = &job;
+  auto found = w.find(approval->decision_id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found || (*found)->holds.empty()) {
+    res.code = ApprovalOutcome::Code::kNotFound;
+    return policy::Effects{};
+  }
+  store::RequestRow row = std::move(**found);
+  if (row.status != store::RequestStatus::kPending) {
+    res.code = ApprovalOutcome::Code::kNotPending;
+    res.error = "the request is " + std::string(store::to_string(row.status));
+    res.request = outcome_of(row, true);
+    return policy::Effects{};
+  }
+  const json hold = json::parse(row.holds);
+  const auto requirements = requirements_of(hold);
+  std::vector<policy::Approval> already = approvals_of(json::parse(row.approvals));
+  std::vector<policy::Approver> eligible;
+  for (const auto& name : policy::eligible_approvers(requirements)) {
+    for (const auto& a : ps.policy.approvers) {
+      if (a.name == name) eligible.push_back(policy::Approver{a.name, a.address});
+    }
+  }
+  auto accepted = policy::verify_approval(row.request_key, row.decision_id, approval->verdict, approval->signature,
+                                          eligible, row.requester, already, now);
+  if (accepted && approval->by) {
+    if (auto bound = policy::check_submitter(*accepted, *approval->by, row.requester); !bound) {
+      accepted = std::unexpected(bound.error());
+    }
+  }
+  if (!accepted) {
+    res.code = ApprovalOutcome::Code::kRefused;
+    res.error = accepted.error().message();
+    res.request = outcome_of(row, true);
+    return policy::Effects{};
+  }
+  already.push_back(*accepted);
+  json list = json::array();
+  for (const auto& a : already) list.push_back(approval_json(a));
+  row.approvals = list.dump();
+  json approval_record = {{"decision_id", row.decision_id},
+                          {"approval", approval_json(*accepted)},
+                          {"request_hash", hex_of(row.request_key)}};
+  if (approval->by) {
+    approval_record["by"] = {{"client", approval->by->client},
+                             {"approver", approval->by->approver ? json(*approval->by->approver) : json(nullptr)}};
+  }
+  if (auto ok =
+          w.append("approval", row.decision_id + "/approval/" + accepted->approver, now, std::move(approval_record));
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  const policy::HoldStatus status = policy::hold_status(requirements, already, now);
+  policy::Effects effects;
+  std::string paused_why;
+  const auto reservations = hold.value("reservations", json::array());
+  if (status.state == policy::HoldState::kApproved && row.kind == to_string(SignKind::kUnpause)) {
+    // Lifting a pause signs nothing: the approvers' quorum lifts it.
+    const json payload = json::parse(row.payload, nullptr, false);
+    const std::string scope = payload.is_object() && payload.contains("request")
+                                  ? payload["request"].value("scope", std::string())
+                                  : std::string();
+    auto lifted = bridge_->unpause(scope);
+    if (!lifted) return std::unexpected(lifted.error());
+    row.status = store::RequestStatus::kApproved;
+    if (auto ok = w.append("unpause", row.decision_id + "/unpause", now,
+                           json{{"decision_id", row.decision_id}, {"scope", scope}, {"lifted", *lifted}});
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    pending_delta = -1;
+  } else if (status.state == policy::HoldState::kApproved) {
+    // The quorum is met; the release waits while a pause covers the request
+    // (the first batch after the unpause releases it).
+    auto pauses = bridge_->pauses();
+    if (!pauses) return std::unexpected(pauses.error());
+    if (const auto scope = pause_covering(*pauses, row)) {
+      paused_why = "approved; the release waits for the pause of \"" + *scope + "\" to be lifted";
+    } else {
+      auto released = release_hold(row, reservations, now, effects);
+      if (!released) return std::unexpected(released.error());
+      pending_delta = -1;
+    }
+  } else if (status.state == policy::HoldState::kRejected || status.state == policy::HoldState::kExpired) {
+    row.status =
+        status.state == policy::HoldState::kRejected ? store::RequestStatus::kRejected : store::RequestStatus::kExpired;
+    json closing = {{"decision_id", row.decision_id}, {"state", to_string(status.state)}, {"why", status.why}};
+    if (auto ok = w.append("rejection", row.decision_id + "/closed", now, std::move(closing)); !ok) {
+      return std::unexpected(ok.error());
+    }
+    for (const auto& id : reservations) {
+      effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
+    }
+    if (row.kind == to_string(SignKind::kBridgeRelease)) {
+      if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
+    }
+    pending_delta = -1;
+  }
+  const std::string decision_text = std::move(row.decision);
+  row.decision.clear();
+  if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
+  row.decision = decision_text;
+  res.code = ApprovalOutcome::Code::kAccepted;
+  res.request = outcome_of(row, false);
+  res.request.hold["why"] = paused_why.empty() ? status.why : paused_why;
+  return effects;
+}
+
+// An emergency pause, committed and logged.
+StateResult<policy::Effects> Pipeline::pause_step(PauseJob& job, const TimeMs now) {
+  store::DecisionLogWriter& w = *writer_;
+  PauseJob* pause = &job;
+  const std::string id = pause->id.empty() ? next_id() : pause->id;
+  if (auto ok = bridge_->pause(store::BridgePause{pause->scope, now, pause->by, pause->reason}); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = w.append("pause", id, now, json{{"scope", pause->scope}, {"by", pause->by}, {"reason", pause->reason}});
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  return policy::Effects{};
+}
+
+// A refused request (authentication, role, rate), or a summary of many.
+StateResult<policy::Effects> Pipeline::refusal_step(RefusalJob& job, const TimeMs now) {
+  store::DecisionLogWriter& w = *writer_;
+  RefusalJob* refusal = &job;
+  const std::string id = refusal->id.empty() ? next_id() : refusal->id;
+  json record = refusal->refusal;
+  for (const char* own : {"kind", "id", "at_ms", "index", "prev"}) record.erase(own);
+  if (auto ok = w.append("refusal", id, now, std::move(record)); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return policy::Effects{};
+}
+
+// The tree head, last in the batch's transaction: it covers every record the batch wrote.
+StateResult<policy::Effects> Pipeline::head_step(const TimeMs now, const bool force_head,
+                                                 std::optional<store::TreeHead>& new_head) {
+  store::DecisionLogWriter& w = *writer_;
+  auto size = w.size();
+  if (!size) return std::unexpected(size.error());
+  const std::uint64_t signed_size = last_head_ ? last_head_->size : 0;
+  if (*size == 0 || *size <= signed_size) return policy::Effects{};
+  const bool due = force_head || *size - signed_size >= options_.head_every_records ||
+                   now - last_head_at_ >= options_.head_every.count();
+  if (!due) return policy::Effects{};
+  auto root = w.root(*size);
+  if (!root) return std::unexpected(root.error());
+  store::TreeHead head;
+  head.size = *size;
+  head.root = *root;
+  head.at_ms = now;
+  head.signer = options_.log_signer->address();
+  auto sig = options_.log_signer->sign_digest(store::tree_head_digest(head.size, now, head.root));
+  if (!sig) return std::unexpected(signer_failure(sig.error()));
+  head.signature.assign(sig->begin(), sig->end());
+  if (auto ok = w.put_head(head); !ok) return std::unexpected(ok.error());
+  new_head = std::move(head);
+  return policy::Effects{};
+}
+
 bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool force_head) {
   const std::shared_ptr<const PolicySet> snapshot = policy_;
   const PolicySet& ps = *snapshot;
-  store::DecisionLogWriter& w = *writer_;
   using Step = store::StateStore::Step;
   std::vector<Step> steps;
   steps.reserve(jobs.size() + 1);
@@ -543,421 +952,34 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
   std::int64_t pending_delta = 0;
   std::vector<std::int64_t> pending_deltas(jobs.size(), 0);
 
-  const auto next_id = [this] { return id_prefix_ + "-" + std::to_string(++sequence_); };
-
-  // Holds whose time ran out expire before anything is judged: their reservations stop counting.
+  // Due holds first (expiries, and releases whose quorum and delay are met), then the jobs in order,
+  // then the tree head.
   std::int64_t expired_count = 0;
-  steps.push_back(Step{[&](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                         auto due = w.due(now);
-                         if (!due) return std::unexpected(due.error());
-                         policy::Effects effects;
-                         for (auto& row : *due) {
-                           row.status = store::RequestStatus::kExpired;
-                           if (row.kind == to_string(SignKind::kBridgeRelease)) {
-                             // The deposit was not released: its key is free again.
-                             if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
-                           }
-                           const json hold = json::parse(row.holds, nullptr, false);
-                           if (hold.is_object()) {
-                             for (const auto& id : hold.value("reservations", json::array())) {
-                               effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
-                             }
-                           }
-                           row.decision.clear();  // read back from its log record
-                           if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
-                           if (auto ok = w.append("expiry", row.decision_id + "/expiry", now,
-                                                  json{{"decision_id", row.decision_id}});
-                               !ok) {
-                             return std::unexpected(ok.error());
-                           }
-                           ++expired_count;
-                         }
-                         // Holds whose every quorum is met and whose delay has now passed are released
-                         // (a hold by time alone, or approvals that came before the delay ended); the
-                         // requester's retry then gets the signature.
-                         if (pending_.load() > expired_count) {
-                           auto pending = w.pending();
-                           if (!pending) return std::unexpected(pending.error());
-                           // Nothing is released while a pause covers it: the release waits for the unpause.
-                           auto pauses = bridge_->pauses();
-                           if (!pauses) return std::unexpected(pauses.error());
-                           for (auto& row : *pending) {
-                             if (row.kind == to_string(SignKind::kUnpause)) continue;  // lifted by approvals only
-                             if (pause_covering(*pauses, row)) continue;
-                             const json hold = json::parse(row.holds, nullptr, false);
-                             if (!hold.is_object()) continue;
-                             const policy::HoldStatus status = policy::hold_status(
-                                 requirements_of(hold), approvals_of(json::parse(row.approvals)), now);
-                             if (status.state != policy::HoldState::kApproved) continue;
-                             auto released = release_hold(row, hold.value("reservations", json::array()), now, effects);
-                             if (!released) return std::unexpected(released.error());
-                             row.decision.clear();  // read back from its log record
-                             if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
-                             ++expired_count;  // no longer pending
-                           }
-                         }
-                         return effects;
-                       },
-                       {}});
+  steps.push_back(Step{[&](const policy::StateView&, store::Tx&) { return settle_due_holds(now, expired_count); }, {}});
 
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    Outcome& out = outcomes[i];
     if (auto* job = std::get_if<SignJob>(&jobs[i])) {
-      steps.push_back(Step{[&, job, i](const policy::StateView& view, store::Tx&) -> StateResult<policy::Effects> {
-                             SigningRequest& req = job->request;
-                             // Emergency pauses in force (read in this transaction: a pause committed
-                             // before this batch stops it).
-                             auto pauses = bridge_->pauses();
-                             if (!pauses) return std::unexpected(pauses.error());
-                             const auto paused_at = [&](const std::string& scope) -> std::optional<TimeMs> {
-                               for (const auto& p : *pauses) {
-                                 if (p.scope == scope) return p.at_ms;
-                               }
-                               return std::nullopt;
-                             };
-                             if (req.kind == SignKind::kUnpause) {
-                               // Bound to the pause it lifts: approvals of an earlier pause's unpause
-                               // cannot lift a later one.
-                               req.digest = unpause_digest(req.unpause_scope, paused_at(req.unpause_scope).value_or(0));
-                             }
-                             if (!job->evaluate_only) {
-                               // A retry: the same digest already decided (and not since expired).
-                               auto existing = w.find_by_key(req.digest);
-                               if (!existing) return std::unexpected(existing.error());
-                               // (An unpause whose request was rejected may be asked for again.)
-                               if (*existing && (*existing)->status != store::RequestStatus::kExpired &&
-                                   !(req.kind == SignKind::kUnpause &&
-                                     (*existing)->status == store::RequestStatus::kRejected)) {
-                                 out = outcome_of(**existing, true);
-                                 return policy::Effects{};
-                               }
-                             }
-                             const std::string id = job->id.empty() ? next_id() : job->id;
-                             // Gather what the decision reads; judge_request decides.
-                             policy::RequestToJudge input;
-                             input.intent = &req.intent;
-                             input.requester = req.requester;
-                             input.now_ms = now;
-                             input.decision_id = id;
-                             input.evaluate_only = job->evaluate_only;
-                             for (const auto& p : *pauses) input.pauses.push_back(policy::PauseInForce{p.scope, p.at_ms});
-                             if (req.claim) {
-                               input.claim = policy::NonceClaim{req.claim->chain, req.claim->account, req.claim->nonce};
-                               auto h = w.find_claim(*req.claim);
-                               if (!h) return std::unexpected(h.error());
-                               if (*h) input.holder = policy::ClaimHolder{(*h)->decision_id, std::string(store::to_string((*h)->status))};
-                             }
-                             if (req.kind == SignKind::kUnpause) input.unpause_scope = req.unpause_scope;
-                             json bridge_state;
-                             if (req.bridge) {
-                               const policy::ReleaseClaim& claim = req.bridge->claim;
-                               const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
-                               const policy::ReleaseKey key = policy::release_key(route, claim.attestation);
-                               policy::BridgeState& state = input.bridge_state;
-                               auto prior = bridge_->release(key.text);
-                               if (!prior) return std::unexpected(prior.error());
-                               if (*prior) state.prior = policy::BridgeState::Prior{(*prior)->digest, (*prior)->decision_id};
-                               std::string source_token;
-                               for (const auto& t : route.tokens) {
-                                 const auto& asset = ps.policy.assets[t.asset];
-                                 if (asset.address && *asset.address == claim.attestation.token) source_token = codec::to_checksum(t.source);
-                               }
-                               const std::string chain = codec::to_decimal(route.source_chain);
-                               auto supply = bridge_->supply(chain, source_token);
-                               if (!supply) return std::unexpected(supply.error());
-                               state.deposited = supply->deposited;
-                               state.released = supply->released;
-                               auto known = bridge_->deposit_known(key.text);
-                               if (!known) return std::unexpected(known.error());
-                               state.deposit_known = *known;
-                               input.release = &claim;
-                               input.source = &req.bridge->source;
-                               bridge_state = {{"route_paused", paused_at(route.name).has_value()},
-                                               {"prior", *prior ? json{{"decision_id", (*prior)->decision_id},
-                                                                       {"digest", hex_of((*prior)->digest)}}
-                                                                : json(nullptr)},
-                                               {"deposited", codec::to_decimal(state.deposited)},
-                                               {"released", codec::to_decimal(state.released)},
-                                               {"deposit_known", state.deposit_known}};
-                             }
-                             auto judged = policy::judge_request(ps.policy, ps.prices, input, view);
-                             if (!judged) return std::unexpected(judged.error());
-                             policy::Decision& decision = judged->decision;
-                             const std::optional<policy::BridgeJudgement>& judgement = judged->bridge;
-                             const bool deferred = judged->deferred;
-                             const bool evaluated = judged->rules_judged;
-                             json decision_json = policy::to_json(decision);
-                             decision_json["id"] = id;
-                             if (judgement) decision_json["bridge"] = policy::to_json(*judgement);
-                             out.decision_id = id;
-                             out.decision = decision_json;
-                             out.reason_codes = reason_codes_of(decision_json);
-                             out.rule = decision.rule;
-                             out.status = deferred                                           ? Status::kDeferred
-                                          : decision.verdict == policy::Verdict::kAllow  ? Status::kAllowed
-                                          : decision.verdict == policy::Verdict::kHold ? Status::kPending
-                                                                                       : Status::kDenied;
-                             if (job->evaluate_only) return policy::Effects{};
-
-                             // What an auditor needs to judge it again: the request as read, what
-                             // it means (the intent's hash), which documents judged it, the state it
-                             // read and its effects (in the decision), and the shadow's verdict.
-                             json record = {{"requester", req.requester},
-                                            {"request", {{"kind", to_string(req.kind)},
-                                                         {"digest", hex_of(req.digest)},
-                                                         {"payload", req.payload}}},
-                                            {"intent_hash", hex_of(intent_hash(req.intent))},
-                                            {"policy_set", hex_of(policy_set_hash_)},
-                                            {"signer", codec::to_checksum(signer_->address())},
-                                            {"decision", decision_json}};
-                             if (judgement) record["bridge_state"] = bridge_state;
-                             if (ps.shadow && evaluated) {
-                               const policy::EvalInput shadow_input{&req.intent, req.requester, now, id};
-                               auto shadow = policy::evaluate(*ps.shadow, shadow_input, ps.shadow_prices, view);
-                               if (!shadow) return std::unexpected(shadow.error());
-                               record["shadow"] = policy::to_json(*shadow);
-                             }
-                             if (deferred) {
-                               // Recorded (with what the source showed), but nothing is taken: the
-                               // requester asks again once the source chain has confirmed.
-                               if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
-                                 return std::unexpected(ok.error());
-                               }
-                               return policy::Effects{};
-                             }
-                             store::RequestRow row;
-                             row.decision_id = id;
-                             row.request_key = req.digest;
-                             row.kind = std::string(to_string(req.kind));
-                             row.requester = req.requester;
-                             row.at_ms = now;
-                             // The decision text lives in the log record; the row reads it from there.
-                             row.decision.clear();
-                             row.claim = req.claim;
-                             json payload = {{"request", req.payload}};
-                             if (decision.verdict == policy::Verdict::kAllow) {
-                               auto sig = signer_->sign_digest(req.digest);
-                               if (!sig) return std::unexpected(signer_failure(sig.error()));
-                               out.signature = *sig;
-                               record["signature"] = hex_of(*sig);
-                               row.signature = codec::Bytes(sig->begin(), sig->end());
-                               row.status = store::RequestStatus::kAllowed;
-                               if (req.transaction) {
-                                 out.signed_transaction = signed_transaction(*req.transaction, *sig);
-                                 payload["signed_transaction"] = *out.signed_transaction;
-                                 record["signed_transaction"] = *out.signed_transaction;
-                               }
-                             } else if (decision.verdict == policy::Verdict::kHold) {
-                               row.status = store::RequestStatus::kPending;
-                               const json hold = hold_record(decision);
-                               row.holds = hold.dump();
-                               row.approvals = "[]";
-                               TimeMs expires = std::numeric_limits<TimeMs>::max();
-                               for (const auto& h : decision.holds) expires = std::min(expires, h.expires_at_ms);
-                               row.expires_ms = expires;
-                               record["hold"] = hold;
-                             }
-                             row.payload = payload.dump();
-                             if (auto ok = w.append("decision", id, now, std::move(record)); !ok) {
-                               return std::unexpected(ok.error());
-                             }
-                             if (decision.verdict != policy::Verdict::kDeny) {
-                               if (judgement) {
-                                 // Once only: the release key and the attested digest are committed in
-                                 // this batch, before the signature leaves (a held release takes the key
-                                 // too, and gives it back if the hold is rejected or expires).
-                                 const policy::ReleaseClaim& claim = req.bridge->claim;
-                                 const policy::RouteSpec& route = ps.policy.bridges.routes.at(claim.route);
-                                 const std::string chain = codec::to_decimal(route.source_chain);
-                                 const std::string token = codec::to_checksum(route.tokens.at(judgement->token.value()).source);
-                                 if (auto ok = bridge_->put_deposit(judgement->key.text, chain, token, claim.attestation.amount, now); !ok) {
-                                   return std::unexpected(ok.error());
-                                 }
-                                 store::BridgeRelease release{judgement->key.text, route.name, judgement->key.digest, id,
-                                                              chain, token, claim.attestation.amount, now};
-                                 if (auto ok = bridge_->put_release(release); !ok) return std::unexpected(ok.error());
-                               }
-                               if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
-                               if (decision.verdict == policy::Verdict::kHold) {
-                                 out = outcome_of(row, false);
-                                 out.decision = decision_json;
-                                 out.reason_codes = reason_codes_of(decision_json);
-                                 out.rule = decision.rule;
-                                 pending_deltas[i] = 1;
-                               }
-                             }
-                             return decision.effects;
+      steps.push_back(Step{[&, job, i](const policy::StateView& view, store::Tx&) {
+                             return sign_step(*job, ps, view, now, outcomes[i], pending_deltas[i]);
                            },
                            {}});
     } else if (auto* approval = std::get_if<ApproveJob>(&jobs[i])) {
-      ApprovalOutcome& res = approvals[i];
-      steps.push_back(Step{[&, approval, i](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                             auto found = w.find(approval->decision_id);
-                             if (!found) return std::unexpected(found.error());
-                             if (!*found || (*found)->holds.empty()) {
-                               res.code = ApprovalOutcome::Code::kNotFound;
-                               return policy::Effects{};
-                             }
-                             store::RequestRow row = std::move(**found);
-                             if (row.status != store::RequestStatus::kPending) {
-                               res.code = ApprovalOutcome::Code::kNotPending;
-                               res.error = "the request is " + std::string(store::to_string(row.status));
-                               res.request = outcome_of(row, true);
-                               return policy::Effects{};
-                             }
-                             const json hold = json::parse(row.holds);
-                             const auto requirements = requirements_of(hold);
-                             std::vector<policy::Approval> already = approvals_of(json::parse(row.approvals));
-                             std::vector<policy::Approver> eligible;
-                             for (const auto& name : policy::eligible_approvers(requirements)) {
-                               for (const auto& a : ps.policy.approvers) {
-                                 if (a.name == name) eligible.push_back(policy::Approver{a.name, a.address});
-                               }
-                             }
-                             auto accepted = policy::verify_approval(row.request_key, row.decision_id, approval->verdict,
-                                                                     approval->signature, eligible, row.requester,
-                                                                     already, now);
-                             if (accepted && approval->by) {
-                               if (auto bound = policy::check_submitter(*accepted, *approval->by, row.requester); !bound) {
-                                 accepted = std::unexpected(bound.error());
-                               }
-                             }
-                             if (!accepted) {
-                               res.code = ApprovalOutcome::Code::kRefused;
-                               res.error = accepted.error().message();
-                               res.request = outcome_of(row, true);
-                               return policy::Effects{};
-                             }
-                             already.push_back(*accepted);
-                             json list = json::array();
-                             for (const auto& a : already) list.push_back(approval_json(a));
-                             row.approvals = list.dump();
-                             json approval_record = {{"decision_id", row.decision_id},
-                                                     {"approval", approval_json(*accepted)},
-                                                     {"request_hash", hex_of(row.request_key)}};
-                             if (approval->by) {
-                               approval_record["by"] = {{"client", approval->by->client},
-                                                        {"approver", approval->by->approver ? json(*approval->by->approver) : json(nullptr)}};
-                             }
-                             if (auto ok = w.append("approval", row.decision_id + "/approval/" + accepted->approver, now,
-                                                    std::move(approval_record));
-                                 !ok) {
-                               return std::unexpected(ok.error());
-                             }
-                             const policy::HoldStatus status = policy::hold_status(requirements, already, now);
-                             policy::Effects effects;
-                             std::string paused_why;
-                             const auto reservations = hold.value("reservations", json::array());
-                             if (status.state == policy::HoldState::kApproved && row.kind == to_string(SignKind::kUnpause)) {
-                               // Lifting a pause signs nothing: the approvers' quorum lifts it.
-                               const json payload = json::parse(row.payload, nullptr, false);
-                               const std::string scope = payload.is_object() && payload.contains("request")
-                                                             ? payload["request"].value("scope", std::string())
-                                                             : std::string();
-                               auto lifted = bridge_->unpause(scope);
-                               if (!lifted) return std::unexpected(lifted.error());
-                               row.status = store::RequestStatus::kApproved;
-                               if (auto ok = w.append("unpause", row.decision_id + "/unpause", now,
-                                                      json{{"decision_id", row.decision_id}, {"scope", scope}, {"lifted", *lifted}});
-                                   !ok) {
-                                 return std::unexpected(ok.error());
-                               }
-                               pending_deltas[i] = -1;
-                             } else if (status.state == policy::HoldState::kApproved) {
-                               // The quorum is met; the release waits while a pause covers the request
-                               // (the first batch after the unpause releases it).
-                               auto pauses = bridge_->pauses();
-                               if (!pauses) return std::unexpected(pauses.error());
-                               if (const auto scope = pause_covering(*pauses, row)) {
-                                 paused_why = "approved; the release waits for the pause of \"" + *scope + "\" to be lifted";
-                               } else {
-                                 auto released = release_hold(row, reservations, now, effects);
-                                 if (!released) return std::unexpected(released.error());
-                                 pending_deltas[i] = -1;
-                               }
-                             } else if (status.state == policy::HoldState::kRejected ||
-                                        status.state == policy::HoldState::kExpired) {
-                               row.status = status.state == policy::HoldState::kRejected ? store::RequestStatus::kRejected
-                                                                                         : store::RequestStatus::kExpired;
-                               json closing = {{"decision_id", row.decision_id},
-                                               {"state", to_string(status.state)},
-                                               {"why", status.why}};
-                               if (auto ok = w.append("rejection", row.decision_id + "/closed", now, std::move(closing)); !ok) {
-                                 return std::unexpected(ok.error());
-                               }
-                               for (const auto& id : reservations) {
-                                 effects.push_back(policy::ReleaseReservation{id.get<std::string>(), now});
-                               }
-                               if (row.kind == to_string(SignKind::kBridgeRelease)) {
-                                 if (auto ok = bridge_->drop_release(row.decision_id); !ok) return std::unexpected(ok.error());
-                               }
-                               pending_deltas[i] = -1;
-                             }
-                             const std::string decision_text = std::move(row.decision);
-                             row.decision.clear();
-                             if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
-                             row.decision = decision_text;
-                             res.code = ApprovalOutcome::Code::kAccepted;
-                             res.request = outcome_of(row, false);
-                             res.request.hold["why"] = paused_why.empty() ? status.why : paused_why;
-                             return effects;
+      steps.push_back(Step{[&, approval, i](const policy::StateView&, store::Tx&) {
+                             return approve_step(*approval, ps, now, approvals[i], pending_deltas[i]);
                            },
                            {}});
     } else if (auto* pause = std::get_if<PauseJob>(&jobs[i])) {
-      steps.push_back(Step{[&, pause](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                             const std::string id = pause->id.empty() ? next_id() : pause->id;
-                             if (auto ok = bridge_->pause(store::BridgePause{pause->scope, now, pause->by, pause->reason}); !ok) {
-                               return std::unexpected(ok.error());
-                             }
-                             if (auto ok = w.append("pause", id, now,
-                                                    json{{"scope", pause->scope}, {"by", pause->by}, {"reason", pause->reason}});
-                                 !ok) {
-                               return std::unexpected(ok.error());
-                             }
-                             return policy::Effects{};
-                           },
-                           {}});
+      steps.push_back(Step{[&, pause](const policy::StateView&, store::Tx&) { return pause_step(*pause, now); }, {}});
     } else {
       auto* refusal = std::get_if<RefusalJob>(&jobs[i]);
-      steps.push_back(Step{[&, refusal](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                             const std::string id = refusal->id.empty() ? next_id() : refusal->id;
-                             json record = refusal->refusal;
-                             for (const char* own : {"kind", "id", "at_ms", "index", "prev"}) record.erase(own);
-                             if (auto ok = w.append("refusal", id, now, std::move(record)); !ok) {
-                               return std::unexpected(ok.error());
-                             }
-                             return policy::Effects{};
-                           },
-                           {}});
+      steps.push_back(Step{[&, refusal](const policy::StateView&, store::Tx&) { return refusal_step(*refusal, now); }, {}});
     }
   }
 
   // The tree head, last in the same transaction: it covers every record this batch wrote.
   std::optional<store::TreeHead> new_head;
   if (options_.log_signer) {
-    steps.push_back(Step{[&](const policy::StateView&, store::Tx&) -> StateResult<policy::Effects> {
-                           auto size = w.size();
-                           if (!size) return std::unexpected(size.error());
-                           const std::uint64_t signed_size = last_head_ ? last_head_->size : 0;
-                           if (*size == 0 || *size <= signed_size) return policy::Effects{};
-                           const bool due = force_head || *size - signed_size >= options_.head_every_records ||
-                                            now - last_head_at_ >= options_.head_every.count();
-                           if (!due) return policy::Effects{};
-                           auto root = w.root(*size);
-                           if (!root) return std::unexpected(root.error());
-                           store::TreeHead head;
-                           head.size = *size;
-                           head.root = *root;
-                           head.at_ms = now;
-                           head.signer = options_.log_signer->address();
-                           auto sig = options_.log_signer->sign_digest(store::tree_head_digest(head.size, now, head.root));
-                           if (!sig) return std::unexpected(signer_failure(sig.error()));
-                           head.signature.assign(sig->begin(), sig->end());
-                           if (auto ok = w.put_head(head); !ok) return std::unexpected(ok.error());
-                           new_head = std::move(head);
-                           return policy::Effects{};
-                         },
-                         {}});
+    steps.push_back(Step{[&](const policy::StateView&, store::Tx&) { return head_step(now, force_head, new_head); }, {}});
   }
 
   auto committed = store_->transact_batch(steps);

@@ -271,6 +271,16 @@ class Pipeline {
   bool enqueue(Job job, std::optional<std::size_t> bound = std::nullopt);
   void run();
   bool process(std::vector<Job>& jobs, TimeMs now, bool force_head);
+  // The stages of a batch, one per job kind, each run inside the batch's transaction (process()).
+  std::string next_id();
+  policy::StateResult<policy::Effects> settle_due_holds(TimeMs now, std::int64_t& settled);
+  policy::StateResult<policy::Effects> sign_step(SignJob& signing, const PolicySet& ps, const policy::StateView& view,
+                                                 TimeMs now, Outcome& out, std::int64_t& pending_delta);
+  policy::StateResult<policy::Effects> approve_step(ApproveJob& job, const PolicySet& ps, TimeMs now,
+                                                    ApprovalOutcome& res, std::int64_t& pending_delta);
+  policy::StateResult<policy::Effects> pause_step(PauseJob& job, TimeMs now);
+  policy::StateResult<policy::Effects> refusal_step(RefusalJob& job, TimeMs now);
+  policy::StateResult<policy::Effects> head_step(TimeMs now, bool force_head, std::optional<store::TreeHead>& new_head);
   policy::StateResult<void> store_documents();
   policy::StateResult<void> release_hold(store::RequestRow& row, const nlohmann::json& reservations, TimeMs now,
                                          policy::Effects& effects);
