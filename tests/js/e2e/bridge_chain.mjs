@@ -539,7 +539,8 @@ export async function startSourceChain({ log = () => {} } = {}) {
     mine: (blocks = 1) => chain.testClient.mine({ blocks }),
 
     /** The current block number. */
-    blockNumber: () => publicClient.getBlockNumber(),
+    // cacheTime 0: viem otherwise answers a block number read within the last polling interval.
+    blockNumber: () => publicClient.getBlockNumber({ cacheTime: 0 }),
 
     /** ERC-20 transfer of source TKN from an account (default the deployer): the receipt. */
     async transferToken(to, amount, from = deployer, tokenAddress = chain.token.address) {
