@@ -89,29 +89,9 @@ needed=(
   exit exit_group execve
 )
 
-# Group -> its system calls and nested groups, from this systemd's own tables.
-declare -A group_members
-current=
-while IFS= read -r line; do
-  case "$line" in
-    @*) current=$line; group_members[$current]= ;;
-    "    #"*|"") ;;
-    "    "*) group_members[$current]+="${line#    } " ;;
-  esac
-done < <(systemd-analyze syscall-filter --no-pager 2>/dev/null)
-expand() {  # prints the system calls of each argument (a group, recursively, or a call)
-  local item
-  for item in "$@"; do
-    if [[ $item == @* ]]; then
-      # shellcheck disable=SC2086
-      expand ${group_members[$item]-}
-    else
-      echo "$item"
-    fi
-  done
-}
-
-declare -A allowed_by_filter  # "allow ~ deny" -> the calls left allowed (the same for most units checked)
+# shellcheck source=tests/deploy/syscall_filter.sh
+. "$(dirname "$0")/syscall_filter.sh"
+declare -A allowed_by_filter  # the unit's SystemCallFilter= lines -> the calls left allowed (cached)
 
 # The unit's settings, one per line: comments, blank lines and section headers left out.
 settings() { sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' "$1" | grep -Ev '^(#|;|\[|$)'; }
@@ -164,21 +144,14 @@ check_unit() {
     fi
   done
 
-  local allow=() deny=() value word
-  while IFS= read -r value; do
-    if [[ $value == "~"* ]]; then
-      for word in ${value#\~}; do deny+=("$word"); done
-    else
-      for word in $value; do allow+=("$word"); done
-    fi
-  done < <(sed -n 's/^SystemCallFilter=//p' <<<"$have")
-  if [ ${#allow[@]} -eq 0 ]; then
+  local key word
+  key=$(grep -E '^SystemCallFilter=' <<<"$have" | tr '\n' '|')
+  [ -n "${allowed_by_filter[$key]+x}" ] ||
+    allowed_by_filter[$key]=" $(unit_allowed_calls "$file" | tr '\n' ' ')"
+  if [ "${allowed_by_filter[$key]}" = " " ]; then
     echo "  no system call allow list (SystemCallFilter=@system-service)"
     problems=1
   else
-    local key="${allow[*]} ~ ${deny[*]}"
-    [ -n "${allowed_by_filter[$key]-}" ] ||
-      allowed_by_filter[$key]=" $(comm -23 <(expand "${allow[@]}" | sort -u) <(expand "${deny[@]}" | sort -u) | tr '\n' ' ')"
     for word in "${needed[@]}"; do
       if [[ ${allowed_by_filter[$key]} != *" $word "* ]]; then
         echo "  txguard needs $word, which the system call filter refuses"
