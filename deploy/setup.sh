@@ -3,8 +3,8 @@
 # Safe to run any number of times.
 #
 #   deploy/setup.sh          build dependencies (compiler, CMake, libraries)
-#   deploy/setup.sh --test   also the test tools: clang (fuzzing), Node.js, and the pinned npm
-#                            packages of tests/js (anvil, viem, Safe contracts) via `npm ci`
+#   deploy/setup.sh --test   also the test tools: clang (fuzzing), Node.js, systemd-analyze, and the
+#                            pinned npm packages of tests/js (anvil, viem, Safe contracts) via `npm ci`
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 want_test=0
@@ -22,6 +22,9 @@ packages=(build-essential cmake ninja-build pkg-config ccache
           libsqlite3-dev sqlite3 libssl-dev openssl libpq-dev doctest-dev libexpat1-dev)
 if [ $want_test -eq 1 ]; then
   packages+=(clang-19 libclang-rt-19-dev postgresql curl)
+  # systemd-analyze checks the units of deploy/systemd (tests/deploy/systemd_verify.sh); container
+  # images of Debian 12 come without systemd.
+  packages+=(systemd)
   # Node.js 20 or newer runs the chain tests; machines often carry their own build of it, so the
   # Debian packages are a fallback for when `node`/`npm` are missing, not a requirement.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
