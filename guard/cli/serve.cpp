@@ -113,6 +113,12 @@ std::expected<std::string, std::string> read_passphrase(const service::KeystoreC
 // A key, passphrase or database file that group or others can read (or write) stops start-up: the
 // co-signing key is only as safe as its keystore's passphrase, and the database holds every decision.
 std::optional<std::string> exposed_file(const std::string& path, const std::string& field) {
+  // systemd's credentials (LoadCredential=) are readable by this service alone whatever their mode bits
+  // say (newer systemd grants the service user an ACL on a root-owned 0440 file).
+  if (const char* credentials = std::getenv("CREDENTIALS_DIRECTORY"); credentials != nullptr && *credentials != '\0') {
+    const std::string dir = std::string(credentials) + "/";
+    if (path.starts_with(dir) && path.find("/../") == std::string::npos) return std::nullopt;
+  }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // a missing file is reported where it is read
   const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777u;

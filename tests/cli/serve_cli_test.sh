@@ -147,7 +147,14 @@ chmod 644 "$tmp/guard.json"
 check "a passphrase file and a keystore readable by others" 65 "$txguard" serve --config "$tmp/config.json"
 err_has "the passphrase file is named with the fix" "\$.keystore.passphrase_file: $tmp/pw is open to group or others (mode 0640); fix: chmod 600 $tmp/pw"
 err_has "the keystore is named" "\$.keystore.file: $tmp/guard.json is open to group or others (mode 0644)"
+# ...except systemd's credentials, which are the service's alone whatever their mode bits say.
+mkdir -p "$tmp/creds" && cp "$tmp/pw" "$tmp/creds/pw" && chmod 640 "$tmp/creds/pw"
+sed -i "s|\"passphrase_file\": \"pw\"|\"passphrase_file\": \"$tmp/creds/pw\"|" "$tmp/config.json"
+check "a passphrase credential of systemd readable by group" 65 env CREDENTIALS_DIRECTORY="$tmp/creds" "$txguard" serve --config "$tmp/config.json"
+! grep -q "creds/pw is open to group" "$tmp/err"
+ok "a file in CREDENTIALS_DIRECTORY is not refused for its mode" $?
 chmod 600 "$tmp/pw" "$tmp/guard.json"
+write_config ''
 touch "$tmp/exposed.db" && chmod 604 "$tmp/exposed.db"
 sed -i 's/"database": "txguard.db"/"database": "exposed.db"/' "$tmp/config.json"
 check "a database readable by others" 65 "$txguard" serve --config "$tmp/config.json"
