@@ -87,6 +87,18 @@ StateResult<Judgement> judge_request(const Policy& policy, const PriceTable& pri
   if (!judged) return std::unexpected(judged.error());
   out.decision = std::move(*judged);
   out.rules_judged = true;
+  if (out.decision.verdict == Verdict::kAllow && !request.evaluate_only) out.permit = SigningPermit(request.digest);
+  return out;
+}
+
+HoldRelease judge_hold_release(std::span<const HoldRequirement> holds, std::span<const Approval> approvals,
+                               TimeMs now_ms, std::span<const PauseInForce> pauses, bool lifts_a_pause,
+                               std::string_view route, const codec::Hash32& digest) {
+  HoldRelease out;
+  out.status = hold_status(holds, approvals, now_ms);
+  if (out.status.state != HoldState::kApproved || lifts_a_pause) return out;
+  out.paused_by = pause_covering(pauses, lifts_a_pause, route);
+  if (!out.paused_by) out.permit = SigningPermit(digest);
   return out;
 }
 

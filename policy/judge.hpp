@@ -23,6 +23,7 @@
 #include "policy/bridge.hpp"
 #include "policy/document.hpp"
 #include "policy/evaluate.hpp"
+#include "policy/holds.hpp"
 #include "policy/prices.hpp"
 #include "policy/state_view.hpp"
 
@@ -62,8 +63,28 @@ struct ClaimHolder {
   std::string status;  // allowed, pending or approved
 };
 
+struct Judgement;
+struct RequestToJudge;
+struct HoldRelease;
+
+/// The right to co-sign one digest. Only judge_request (a request the policy allows, not an evaluation)
+/// and judge_hold_release (a held request whose every quorum and delay is met, with no pause covering
+/// it) construct one; the service reaches the co-signing key only through signers::Signer::sign(permit).
+class SigningPermit {
+ public:
+  const codec::Hash32& digest() const noexcept { return digest_; }
+
+ private:
+  explicit SigningPermit(const codec::Hash32& digest) : digest_(digest) {}
+  friend StateResult<Judgement> judge_request(const Policy&, const PriceTable&, const RequestToJudge&, const StateView&);
+  friend HoldRelease judge_hold_release(std::span<const HoldRequirement>, std::span<const Approval>, TimeMs,
+                                        std::span<const PauseInForce>, bool, std::string_view, const codec::Hash32&);
+  codec::Hash32 digest_;
+};
+
 /// Everything a decision reads, gathered by the caller.
 struct RequestToJudge {
+  codec::Hash32 digest{};  // what would be signed
   const codec::Intent* intent = nullptr;
   std::string requester;
   TimeMs now_ms = 0;
@@ -88,7 +109,24 @@ struct Judgement {
   bool deferred = false;
   /// The policy's rules judged it (a shadow policy then judges it too).
   bool rules_judged = false;
+  /// Set when the request is allowed and is not an evaluation: the digest may be co-signed.
+  std::optional<SigningPermit> permit;
 };
+
+/// Whether a held request is released now: its hold status (holds.hpp), the pause that keeps an
+/// approved request waiting, and the permit to co-sign when it is released.
+struct HoldRelease {
+  HoldStatus status;
+  std::optional<std::string> paused_by;  // approved, but this pause covers it: released after the unpause
+  std::optional<SigningPermit> permit;   // approved and no pause covers it
+};
+
+/// Decides the release of a held request at `now_ms` from its requirements and verified approvals, the
+/// pauses in force, whether it is the request to lift a pause (never covered, never signed: no
+/// permit), and its bridge route (empty when it is not a bridge release).
+HoldRelease judge_hold_release(std::span<const HoldRequirement> holds, std::span<const Approval> approvals,
+                               TimeMs now_ms, std::span<const PauseInForce> pauses, bool lifts_a_pause,
+                               std::string_view route, const codec::Hash32& digest);
 
 /// Decides `request` (see the file comment). Fails only when the state view fails.
 StateResult<Judgement> judge_request(const Policy& policy, const PriceTable& prices, const RequestToJudge& request,

@@ -11,6 +11,7 @@
 
 #include "policy/codec/address.hpp"
 #include "policy/codec/bytes.hpp"
+#include "policy/judge.hpp"
 
 namespace txguard::signers {
 
@@ -47,6 +48,12 @@ class Signer {
   /// v = 27 + recovery id: Safe's ECDSA owner signature over the raw safeTxHash. The digest is
   /// signed as given (no EIP-191 prefix). Fails with a SignerError, never with a partial signature.
   virtual std::expected<std::array<std::uint8_t, 65>, SignerError> sign_digest(const codec::Hash32& digest) const = 0;
+
+  /// Co-signs the digest a policy decision permitted (policy::SigningPermit: only the judge constructs
+  /// one). The service co-signs through this alone; sign_digest is the backend's primitive.
+  std::expected<std::array<std::uint8_t, 65>, SignerError> sign(const policy::SigningPermit& permit) const {
+    return sign_digest(permit.digest());
+  }
 
  protected:
   Signer() = default;

@@ -142,18 +142,18 @@ codec::Hash32 unpause_digest(const std::string& scope, TimeMs paused_at_ms) {
   return codec::keccak256(codec::view(text));
 }
 
-// The pause that stops the release of a held request, if one is in force (policy::pause_covering).
-std::optional<std::string> pause_covering(const std::vector<store::BridgePause>& pauses, const store::RequestRow& row) {
-  std::vector<policy::PauseInForce> in_force;
-  for (const auto& p : pauses) in_force.push_back(policy::PauseInForce{p.scope, p.at_ms});
-  std::string route;
-  if (row.kind == to_string(SignKind::kBridgeRelease)) {
-    const json payload = json::parse(row.payload, nullptr, false);
-    if (payload.is_object() && payload.contains("request") && payload.at("request").is_object()) {
-      route = payload.at("request").value("route", std::string());
-    }
-  }
-  return policy::pause_covering(in_force, row.kind == to_string(SignKind::kUnpause), route);
+std::vector<policy::PauseInForce> in_force(const std::vector<store::BridgePause>& pauses) {
+  std::vector<policy::PauseInForce> out;
+  for (const auto& p : pauses) out.push_back(policy::PauseInForce{p.scope, p.at_ms});
+  return out;
+}
+
+// The bridge route of a held release (empty for any other request): a pause of that route covers it.
+std::string route_of(const store::RequestRow& row) {
+  if (row.kind != to_string(SignKind::kBridgeRelease)) return {};
+  const json payload = json::parse(row.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("request") || !payload.at("request").is_object()) return {};
+  return payload.at("request").value("route", std::string());
 }
 
 StateError signer_failure(const signers::SignerError& e) {
@@ -500,9 +500,9 @@ void Pipeline::run() {
 
 // Signs a held request whose every quorum and delay is met, records the release and commits its
 // reservations (`effects`). Runs inside the batch's transaction; the caller writes the row.
-StateResult<void> Pipeline::release_hold(store::RequestRow& row, const json& reservations, TimeMs now,
-                                         policy::Effects& effects) {
-  auto sig = signer_->sign_digest(row.request_key);
+StateResult<void> Pipeline::release_hold(store::RequestRow& row, const policy::SigningPermit& permit,
+                                         const json& reservations, TimeMs now, policy::Effects& effects) {
+  auto sig = signer_->sign(permit);
   if (!sig) return std::unexpected(signer_failure(sig.error()));
   row.signature = codec::Bytes(sig->begin(), sig->end());
   row.status = store::RequestStatus::kApproved;
@@ -569,15 +569,16 @@ StateResult<policy::Effects> Pipeline::settle_due_holds(const TimeMs now, std::i
     // Nothing is released while a pause covers it: the release waits for the unpause.
     auto pauses = bridge_->pauses();
     if (!pauses) return std::unexpected(pauses.error());
+    const auto pauses_in_force = in_force(*pauses);
     for (auto& row : *pending) {
       if (row.kind == to_string(SignKind::kUnpause)) continue;  // lifted by approvals only
-      if (pause_covering(*pauses, row)) continue;
       const json hold = json::parse(row.holds, nullptr, false);
       if (!hold.is_object()) continue;
-      const policy::HoldStatus status =
-          policy::hold_status(requirements_of(hold), approvals_of(json::parse(row.approvals)), now);
-      if (status.state != policy::HoldState::kApproved) continue;
-      auto released = release_hold(row, hold.value("reservations", json::array()), now, effects);
+      const policy::HoldRelease release =
+          policy::judge_hold_release(requirements_of(hold), approvals_of(json::parse(row.approvals)), now,
+                                     pauses_in_force, false, route_of(row), row.request_key);
+      if (!release.permit) continue;
+      auto released = release_hold(row, *release.permit, hold.value("reservations", json::array()), now, effects);
       if (!released) return std::unexpected(released.error());
       row.decision.clear();  // read back from its log record
       if (auto ok = w.put(row); !ok) return std::unexpected(ok.error());
@@ -622,6 +623,7 @@ StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicyS
   const std::string id = job->id.empty() ? next_id() : job->id;
   // Gather what the decision reads; judge_request decides.
   policy::RequestToJudge input;
+  input.digest = req.digest;
   input.intent = &req.intent;
   input.requester = req.requester;
   input.now_ms = now;
@@ -721,7 +723,9 @@ StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicyS
   row.claim = req.claim;
   json payload = {{"request", req.payload}};
   if (decision.verdict == policy::Verdict::kAllow) {
-    auto sig = signer_->sign_digest(req.digest);
+    // Only the judge's permit reaches the co-signing key.
+    if (!judged->permit) return std::unexpected(StateError{StateErrc::kIo, "an allowed decision without a permit"});
+    auto sig = signer_->sign(*judged->permit);
     if (!sig) return std::unexpected(signer_failure(sig.error()));
     out.signature = *sig;
     record["signature"] = hex_of(*sig);
@@ -831,11 +835,16 @@ StateResult<policy::Effects> Pipeline::approve_step(ApproveJob& job, const Polic
       !ok) {
     return std::unexpected(ok.error());
   }
-  const policy::HoldStatus status = policy::hold_status(requirements, already, now);
+  auto pauses = bridge_->pauses();
+  if (!pauses) return std::unexpected(pauses.error());
+  const bool lifts_a_pause = row.kind == to_string(SignKind::kUnpause);
+  const policy::HoldRelease release = policy::judge_hold_release(requirements, already, now, in_force(*pauses),
+                                                                 lifts_a_pause, route_of(row), row.request_key);
+  const policy::HoldStatus& status = release.status;
   policy::Effects effects;
   std::string paused_why;
   const auto reservations = hold.value("reservations", json::array());
-  if (status.state == policy::HoldState::kApproved && row.kind == to_string(SignKind::kUnpause)) {
+  if (status.state == policy::HoldState::kApproved && lifts_a_pause) {
     // Lifting a pause signs nothing: the approvers' quorum lifts it.
     const json payload = json::parse(row.payload, nullptr, false);
     const std::string scope = payload.is_object() && payload.contains("request")
@@ -853,12 +862,10 @@ StateResult<policy::Effects> Pipeline::approve_step(ApproveJob& job, const Polic
   } else if (status.state == policy::HoldState::kApproved) {
     // The quorum is met; the release waits while a pause covers the request
     // (the first batch after the unpause releases it).
-    auto pauses = bridge_->pauses();
-    if (!pauses) return std::unexpected(pauses.error());
-    if (const auto scope = pause_covering(*pauses, row)) {
-      paused_why = "approved; the release waits for the pause of \"" + *scope + "\" to be lifted";
-    } else {
-      auto released = release_hold(row, reservations, now, effects);
+    if (release.paused_by) {
+      paused_why = "approved; the release waits for the pause of \"" + *release.paused_by + "\" to be lifted";
+    } else if (release.permit) {
+      auto released = release_hold(row, *release.permit, reservations, now, effects);
       if (!released) return std::unexpected(released.error());
       pending_delta = -1;
     }

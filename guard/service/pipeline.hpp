@@ -282,8 +282,8 @@ class Pipeline {
   policy::StateResult<policy::Effects> refusal_step(RefusalJob& job, TimeMs now);
   policy::StateResult<policy::Effects> head_step(TimeMs now, bool force_head, std::optional<store::TreeHead>& new_head);
   policy::StateResult<void> store_documents();
-  policy::StateResult<void> release_hold(store::RequestRow& row, const nlohmann::json& reservations, TimeMs now,
-                                         policy::Effects& effects);
+  policy::StateResult<void> release_hold(store::RequestRow& row, const policy::SigningPermit& permit,
+                                         const nlohmann::json& reservations, TimeMs now, policy::Effects& effects);
 
   PipelineOptions options_;
   std::shared_ptr<const PolicySet> policy_;

@@ -122,4 +122,44 @@ TEST_SUITE("judge") {
     CHECK_FALSE(pause_covering(route, false, "").has_value());
     CHECK_FALSE(pause_covering({}, false, "wormhole-eth").has_value());
   }
+
+  TEST_CASE("the permit to co-sign comes only with an allowed decision that is not an evaluation") {
+    Judged j;
+    j.request.digest[0] = 0xab;
+    const Judgement allowed = j.run(load(false));
+    REQUIRE(allowed.permit.has_value());
+    CHECK(allowed.permit->digest() == j.request.digest);
+    j.request.evaluate_only = true;
+    CHECK_FALSE(j.run(load(false)).permit.has_value());
+    Judged paused;
+    paused.request.pauses.push_back(PauseInForce{"*", kNow - 1});
+    CHECK_FALSE(paused.run(load(false)).permit.has_value());
+    Judged taken;
+    taken.request.claim = NonceClaim{"1", "0x1db9", "5"};
+    taken.request.holder = ClaimHolder{"d-0", "pending"};
+    CHECK_FALSE(taken.run(load(false)).permit.has_value());
+  }
+
+  TEST_CASE("a held request is released with a permit once approved, unless a pause covers it; the unpause never") {
+    const Policy policy = load(true);
+    const std::vector<HoldRequirement> holds = {hold_requirement(policy, *policy.bridges.unpause, "r", kNow)};
+    const std::vector<Approval> none;
+    const std::vector<Approval> alice = {Approval{"alice", ApprovalVerdict::kApprove, {}, kNow}};
+    Hash32 digest{};
+    digest[0] = 0xcd;
+    const std::vector<PauseInForce> nothing;
+    const std::vector<PauseInForce> everything = {{"*", kNow - 1}};
+    CHECK_FALSE(judge_hold_release(holds, none, kNow, nothing, false, "", digest).permit.has_value());
+    const HoldRelease released = judge_hold_release(holds, alice, kNow, nothing, false, "", digest);
+    REQUIRE(released.permit.has_value());
+    CHECK(released.permit->digest() == digest);
+    const HoldRelease waiting = judge_hold_release(holds, alice, kNow, everything, false, "", digest);
+    CHECK_FALSE(waiting.permit.has_value());
+    CHECK(waiting.paused_by == "*");
+    CHECK(waiting.status.state == HoldState::kApproved);
+    const HoldRelease lifting = judge_hold_release(holds, alice, kNow, everything, true, "", digest);
+    CHECK_FALSE(lifting.permit.has_value());
+    CHECK_FALSE(lifting.paused_by.has_value());
+    CHECK(lifting.status.state == HoldState::kApproved);
+  }
 }
