@@ -15,6 +15,12 @@
 //     row's decision (and signature) back, without evaluating or debiting again;
 //   - check-and-debit is atomic per request, and requests are judged in arrival order.
 //
+// A batch runs in stages, one function per job kind, each inside the batch's transaction: settle the
+// due holds (expiries; releases whose quorum and delay are met and no pause covers), then each job in
+// arrival order (a signing request: gather its inputs, judge with policy::judge_request, sign only with
+// the policy::SigningPermit the judge returns, record), then the tree head. Every decision is made by
+// the pure judge in policy/judge.hpp; this file gathers its inputs and applies its outputs.
+//
 // Callbacks run on the sequencer thread after the commit; they must be quick (post elsewhere).
 //
 // Thread safety: submit_* may be called from any thread.
