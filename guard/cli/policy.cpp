@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "guard/cli/cli.hpp"
+#include "guard/service/requests.hpp"
+#include "policy/codec/json_value.hpp"
 #include "guard/store/sqlite_state_store.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/bytes.hpp"
@@ -222,6 +224,21 @@ int run_eval(Args args) {
   if (!intent) {
     std::fprintf(stderr, "txguard eval: request: %s\n", intent.error().c_str());
     return kExitDataErr;
+  }
+  // Typed data is read exactly as the service reads it: a SafeTx is that Safe's transaction (POST
+  // /v1/safe/cosign's picture, the pinned version), a SafeMessage that Safe's message.
+  if (intent->kind == codec::RequestKind::kTypedData) {
+    auto object = codec::parse_json_strict(*text, 64);
+    if (!object) {
+      std::fprintf(stderr, "txguard eval: request: %s\n", object.error().message().c_str());
+      return kExitDataErr;
+    }
+    auto as_safe = service::typed_data_request(*object, policy, requester, signer.value_or(codec::Address{}), std::nullopt);
+    if (!as_safe) {
+      std::fprintf(stderr, "txguard eval: request: %s\n", as_safe.error().message.c_str());
+      return kExitDataErr;
+    }
+    intent = std::move(as_safe->intent);
   }
 
   const policy::TimeMs now =

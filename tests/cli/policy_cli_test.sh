@@ -67,6 +67,30 @@ expect_out "allowed by the withdrawal rule" '"rule": "withdrawal"'
 expect_out "verdict allow" '"verdict": "allow"'
 expect_out "records the policy hash" '"hash": "0x'
 
+# A SafeTx as eth_signTypedData_v4 is the Safe's transaction: the same 1,000 USDC is allowed by the same
+# rule as through the Safe route, and a DELEGATECALL is refused as the Safe route refuses it.
+safe_typed() { # safe-tx body file -> typed data (node: the test tools' runtime)
+  node -e '
+const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const fields = [["to", "address"], ["value", "uint256"], ["data", "bytes"], ["operation", "uint8"], ["safeTxGas", "uint256"],
+  ["baseGas", "uint256"], ["gasPrice", "uint256"], ["gasToken", "address"], ["refundReceiver", "address"], ["nonce", "uint256"]];
+console.log(JSON.stringify({
+  types: { EIP712Domain: [{ name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }],
+           SafeTx: fields.map(([name, type]) => ({ name, type })) },
+  primaryType: "SafeTx", domain: { chainId: String(b.chainId), verifyingContract: b.safe },
+  message: Object.fromEntries(fields.map(([n]) => [n, b[n]])) }));' "$1"
+}
+safe_typed "$tmp/small.json" >"$tmp/small.typed.json"
+check "a SafeTx as typed data is judged as the Safe's transaction" 0 "$txguard" eval --policy "$hot" --request "$tmp/small.typed.json" --at "$at"
+expect_out "by the Safe route's rule" '"rule": "withdrawal"'
+node -e 'const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); b.operation = 1; console.log(JSON.stringify(b));' "$tmp/small.json" >"$tmp/delegate.json"
+safe_typed "$tmp/delegate.json" >"$tmp/delegate.typed.json"
+check "a SafeTx DELEGATECALL as typed data is denied" 10 "$txguard" eval --policy "$hot" --request "$tmp/delegate.typed.json" --at "$at"
+expect_out "as the Safe route denies it" '"unsafe-delegatecall"'
+# The same SafeTx in the domain of a Safe before 1.3.0 (no chainId) is not what the pinned 1.4.1 signs.
+node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); t.types.EIP712Domain.shift(); delete t.domain.chainId; console.log(JSON.stringify(t));' "$tmp/small.typed.json" >"$tmp/old-domain.typed.json"
+check "a SafeTx typed in another version's domain is denied" 10 "$txguard" eval --policy "$hot" --request "$tmp/old-domain.typed.json" --at "$at"
+
 usdc_transfer "$customer" 150000000000 2 >"$tmp/large.json"         # 150,000 USDC
 check "large withdrawal held" 11 "$txguard" eval --policy "$hot" --request "$tmp/large.json" --at "$at"
 expect_out "held for 2 of 3" '"quorum": 2'
