@@ -30,6 +30,7 @@
 #include "policy/codec/transaction.hpp"
 #include "policy/codec/u256.hpp"
 #include "signers/keystore.hpp"
+#include "tests/support/policy_sets.hpp"
 #include "tests/support/accounts.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -133,16 +134,6 @@ json policy_doc() {
                                      {{"id", "gas"}, {"match", {{"leg", "fee"}}}, {"effect", "allow"}}})}};
 }
 
-std::shared_ptr<PolicySet> policy_set() {
-  auto loaded = policy::load_policy(policy_doc().dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
-    return std::unexpected("no file " + p);
-  });
-  REQUIRE(loaded.has_value());
-  auto set = std::make_shared<PolicySet>();
-  set->policy = std::move(*loaded);
-  return set;
-}
-
 struct Answer {
   unsigned status = 0;
   json body;
@@ -164,7 +155,7 @@ struct Guard {
     PipelineOptions options;
     options.database = (dir.path / "txguard.db").string();
     options.clock = [this] { return now.load(); };
-    auto p = Pipeline::start(options, policy_set(), signer);
+    auto p = Pipeline::start(options, test::policy_set_of(policy_doc()), signer);
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
     pipeline = std::move(*p);
     ServiceOptions so;
@@ -475,7 +466,7 @@ TEST_SUITE("rpc") {
     REQUIRE(s.has_value());
     PipelineOptions options;
     options.database = (dir.path / "txguard.db").string();
-    auto p = Pipeline::start(options, policy_set(), std::make_shared<signers::KeystoreSigner>(std::move(*s)));
+    auto p = Pipeline::start(options, test::policy_set_of(policy_doc()), std::make_shared<signers::KeystoreSigner>(std::move(*s)));
     REQUIRE(p.has_value());
     auto created = Service::create(so, **p);
     REQUIRE_FALSE(created.has_value());

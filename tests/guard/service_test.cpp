@@ -11,6 +11,7 @@
 
 #include "tests/support/accounts.hpp"
 #include "tests/support/builders.hpp"
+#include "tests/support/policy_sets.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <algorithm>
@@ -42,6 +43,7 @@ using namespace txguard;
 using namespace txguard::service;
 using txguard::test::addr;
 using txguard::test::erc20_transfer;
+using txguard::test::policy_set_of;
 using txguard::test::TempDir;
 using nlohmann::json;
 
@@ -111,17 +113,6 @@ codec::Hash32 hash_of(const json& body) {
   auto request = codec::parse_safe_tx_request(copy);
   REQUIRE(request.has_value());
   return codec::safe_tx_hash(request->tx, request->domain);
-}
-
-// A policy set holding `doc` (no files, no prices file).
-std::shared_ptr<PolicySet> policy_set_of(const json& doc) {
-  auto loaded = policy::load_policy(doc.dump(), [](const std::string& p) -> std::expected<std::string, std::string> {
-    return std::unexpected("no file " + p);
-  });
-  REQUIRE(loaded.has_value());
-  auto set = std::make_shared<PolicySet>();
-  set->policy = std::move(*loaded);
-  return set;
 }
 
 struct Answer {
