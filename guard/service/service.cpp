@@ -302,7 +302,8 @@ class Service::Impl {
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
-    return error_response(status, status == 401 ? "unauthenticated" : "forbidden", message);
+    return error_response(status, status == 401 ? "unauthenticated" : status == 429 ? "rate-limited" : "forbidden",
+                          message);
   }
 
   bool require(const Client& client, std::initializer_list<Role> roles, const http::Request& request,
@@ -454,8 +455,8 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
   const std::optional<Client>& client = *admitted;
   if (!client) return respond(error_response(500, "internal", "internal error"));  // admit() always names one here
   if (!rate_.allow(client->name, options_.clock())) {
-    metrics_.refusal("rate-limited");
-    return respond(error_response(429, "rate-limited", "client '" + client->name + "' is over its request rate"));
+    // Recorded like every refusal (alone within the address's refusal rate, else in its summary).
+    return respond(refuse(request, client, "rate-limited", 429, "client '" + client->name + "' is over its request rate"));
   }
 
   try {
@@ -480,9 +481,12 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
       // Each call of a batch costs one request token (the request itself paid for the first).
       return rpc_.handle(request.body, client->name, chain, respond,
                          [this](const json& decision) { metrics_.decision(decision); },
-                         [this, name = client->name] {
+                         [this, name = client->name, address = http::peer_address_key(request.peer)] {
                            if (rate_.allow(name, options_.clock())) return true;
+                           // A batch call over the rate: counted into its address's refusal summary.
                            metrics_.refusal("rate-limited");
+                           refusals_.count(address, "rate-limited", options_.clock());
+                           metrics_.refusal_summarized();
                            return false;
                          });
     }

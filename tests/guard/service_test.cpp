@@ -985,7 +985,20 @@ TEST_SUITE("service") {
     g.service = std::move(*Service::create(so, *g.pipeline));
     CHECK(g.call("GET", "/v1/holds", "").status == 200);
     CHECK(g.call("GET", "/v1/holds", "").status == 200);
-    CHECK(g.call("GET", "/v1/holds", "").status == 429);
+    const Answer limited = g.call("GET", "/v1/holds", "");
+    CHECK(limited.status == 429);
+    CHECK(limited.body.at("error").at("code") == "rate-limited");
+    // The refusal is recorded in the log like every other (fire and forget: wait for its batch).
+    bool recorded = false;
+    for (int i = 0; i < 300 && !recorded; ++i) {
+      auto records = g.pipeline->reader().records_from(0, 100);
+      REQUIRE(records.has_value());
+      for (const auto& r : *records) {
+        recorded = recorded || (r.kind == "refusal" && r.body.find("\"rate-limited\"") != std::string::npos);
+      }
+      if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(recorded);
   }
 }
 
