@@ -511,10 +511,12 @@ int main(int argc, char** argv) {
   const auto reached = [](bool yes) { return yes ? "reached" : "not reached"; };
   char goals[512];
   std::snprintf(goals, sizeof goals,
-                ">= 10000/s %s (%.0f/s); >= 3x peer %s (%sx); within 2x of limit %s (%sx); p99 < 10 ms %s (%.2f ms)",
+                ">= 10000/s %s (%.0f/s); >= 3x peer %s (txguard/peer %s); within 2x of limit %s (limit/txguard %s); "
+                "p99 < 10 ms %s (%.2f ms)",
                 reached(txguard.rate >= 10'000), txguard.rate,
                 peer_ratio ? reached(*peer_ratio >= 3.0) : "unknown, peer skipped", ratio_text(peer_ratio).c_str(),
-                limit_ratio ? reached(*limit_ratio >= 0.5) : "unknown, limit skipped", ratio_text(limit_ratio).c_str(),
+                limit_ratio ? reached(*limit_ratio >= 0.5) : "unknown, limit skipped",
+                ratio_text(limit_ratio && *limit_ratio > 0 ? std::optional<double>(1.0 / *limit_ratio) : std::nullopt).c_str(),
                 reached(txguard.ok > 0 && txguard.p99_ms < 10.0), txguard.p99_ms);
   std::printf("  goals     %s\n", goals);
 
