@@ -7,9 +7,10 @@
 // codec and libsecp256k1 on every core; no policy, no log). Each is driven alone by the same load
 // generator: N keep-alive connections (default 32) posting the same distinct Safe USDC withdrawals,
 // one warm-up second, then the measured seconds. Prints co-signatures per second, p50/p99/max latency
-// as the client sees it, the ratios txguard/peer and txguard/limit, the issue-14 goals reached or
-// not, the raw libsecp256k1 signing rate measured in the same run (the bound no co-signer can beat
-// per core), and txguard's peak resident memory (VmHWM). A reference that cannot run (no node, no
+// as the client sees it, how busy the load generator's one thread was (near 100% of a core: the
+// client, not the server, bounded the figure), the ratios txguard/peer and txguard/limit, the
+// issue-14 goals reached or not, the raw libsecp256k1 signing rate measured in the same run (the
+// bound no co-signer can beat per core), and txguard's peak resident memory (VmHWM). A reference that cannot run (no node, no
 // tests/js/node_modules, no limit server binary) prints "skipped: ..." and the others still run.
 // Not a test: it never fails on a timing.
 //
@@ -181,8 +182,15 @@ struct Figures {
   double rate = 0;  // co-signatures per second
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   std::uint64_t ok = 0, failed = 0, sent = 0;
+  double client_cpu = 0;  // the load generator's CPU time over the wall time: near 1 means it bounded the rate
   std::string first_failure;
 };
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 // The one load generator every server gets: `connections` keep-alive connections on one client
 // thread, posting cosign_body(0), cosign_body(1), ... for one warm-up second and then `seconds`.
@@ -192,8 +200,11 @@ Figures drive(std::uint16_t port, const std::string& token, double seconds, int 
   load.token = token;
   load.measure_from = Clock::now() + std::chrono::seconds(1);
   load.stop_at = load.measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const double cpu_start = thread_cpu_seconds();
+  const auto wall_start = Clock::now();
   for (int i = 0; i < connections; ++i) std::make_shared<Connection>(load)->start();
   load.io.run();
+  const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
   std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
   const auto pct = [&](double p) {
     if (load.latencies_ms.empty()) return 0.0;
@@ -207,13 +218,16 @@ Figures drive(std::uint16_t port, const std::string& token, double seconds, int 
   f.ok = load.ok;
   f.failed = load.failed;
   f.sent = load.next_nonce;
+  f.client_cpu = wall > 0 ? (thread_cpu_seconds() - cpu_start) / wall : 0.0;
   f.first_failure = std::move(load.first_failure);
   return f;
 }
 
 void print_figures(const char* label, const Figures& f) {
-  std::printf("  %-9s %.0f co-signatures/s (%llu signed, %llu failed), p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", label, f.rate,
-              static_cast<unsigned long long>(f.ok), static_cast<unsigned long long>(f.failed), f.p50_ms, f.p99_ms, f.max_ms);
+  std::printf("  %-9s %.0f co-signatures/s (%llu signed, %llu failed), p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+              "load generator busy %.0f%% of one core\n",
+              label, f.rate, static_cast<unsigned long long>(f.ok), static_cast<unsigned long long>(f.failed), f.p50_ms, f.p99_ms,
+              f.max_ms, 100.0 * f.client_cpu);
   if (!f.first_failure.empty()) std::printf("            first failure: %s\n", f.first_failure.c_str());
 }
 
