@@ -1,10 +1,18 @@
-// The co-signing throughput of `txguard serve`, end to end over HTTP: a real server process (the
-// release binary, the demo hot-wallet policy with the OFAC and FBI lists loaded, SQLite with the
-// durable decision log on: WAL, synchronous=FULL, group commit) driven by N keep-alive connections
-// (default 32) posting distinct Safe USDC withdrawals to /v1/safe/cosign. Prints co-signatures per
-// second, p50/p99/max latency as the client sees it, the raw libsecp256k1 signing rate measured in
-// the same run on the same machine (the bound no co-signer can beat per core), and the server's peak
-// resident memory (VmHWM). Not a test: it never fails on a timing.
+// The co-signing throughput of `txguard serve`, end to end over HTTP, next to two references measured
+// the same way in the same run. txguard: a real server process (the release binary, the demo
+// hot-wallet policy with the OFAC and FBI lists loaded, SQLite with the durable decision log on: WAL,
+// synchronous=FULL, group commit). The peer: what a team would write instead, Node + ethers in two
+// processes (tests/js/bench/naive_signer.mjs: parse, hash the SafeTx, sign; no policy, no log). The
+// limit: our own minimal Beast server (txguard_bench_limit_server: parse, hash, sign with txguard's
+// codec and libsecp256k1 on every core; no policy, no log). Each is driven alone by the same load
+// generator: N keep-alive connections (default 32) posting the same distinct Safe USDC withdrawals,
+// one warm-up second, then the measured seconds. Prints co-signatures per second, p50/p99/max latency
+// as the client sees it, how busy the load generator's one thread was (near 100% of a core: the
+// client, not the server, bounded the figure), the ratios txguard/peer and txguard/limit, the
+// issue-14 goals reached or not, the raw libsecp256k1 signing rate measured in the same run (the
+// bound no co-signer can beat per core), and txguard's peak resident memory (VmHWM). A reference that cannot run (no node, no
+// tests/js/node_modules, no limit server binary) prints "skipped: ..." and the others still run.
+// Not a test: it never fails on a timing.
 //
 //   txguard_bench_server [seconds=10] [connections=32] [txguard binary]
 #include <boost/asio/connect.hpp>
@@ -26,6 +34,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -35,7 +44,9 @@
 
 #include "guard/service/config.hpp"
 #include "policy/codec/address.hpp"
+#include "policy/codec/json_value.hpp"
 #include "policy/codec/keccak.hpp"
+#include "policy/codec/safe.hpp"
 #include "policy/codec/secp256k1.hpp"
 #include "signers/keystore.hpp"
 
@@ -117,10 +128,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   explicit Connection(Load& load) : load_(load), stream_(load.io) {}
   void start() {
     stream_.async_connect(load_.endpoint, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) {
-        ++self->load_.failed;
-        return;
-      }
+      if (ec) return self->fail(ec.message());
       self->send();
     });
   }
@@ -169,6 +177,60 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point sent_;
 };
 
+// What one server did under the load: only requests sent after the warm-up second count.
+struct Figures {
+  double rate = 0;  // co-signatures per second
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  std::uint64_t ok = 0, failed = 0, sent = 0;
+  double client_cpu = 0;  // the load generator's CPU time over the wall time: near 1 means it bounded the rate
+  std::string first_failure;
+};
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// The one load generator every server gets: `connections` keep-alive connections on one client
+// thread, posting cosign_body(0), cosign_body(1), ... for one warm-up second and then `seconds`.
+Figures drive(std::uint16_t port, const std::string& token, double seconds, int connections) {
+  Load load;
+  load.endpoint = {asio::ip::make_address("127.0.0.1"), port};
+  load.token = token;
+  load.measure_from = Clock::now() + std::chrono::seconds(1);
+  load.stop_at = load.measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const double cpu_start = thread_cpu_seconds();
+  const auto wall_start = Clock::now();
+  for (int i = 0; i < connections; ++i) std::make_shared<Connection>(load)->start();
+  load.io.run();
+  const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
+  const auto pct = [&](double p) {
+    if (load.latencies_ms.empty()) return 0.0;
+    return load.latencies_ms[std::min(load.latencies_ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(load.latencies_ms.size())))];
+  };
+  Figures f;
+  f.rate = static_cast<double>(load.ok) / seconds;
+  f.p50_ms = pct(0.50);
+  f.p99_ms = pct(0.99);
+  f.max_ms = load.latencies_ms.empty() ? 0.0 : load.latencies_ms.back();
+  f.ok = load.ok;
+  f.failed = load.failed;
+  f.sent = load.next_nonce;
+  f.client_cpu = wall > 0 ? (thread_cpu_seconds() - cpu_start) / wall : 0.0;
+  f.first_failure = std::move(load.first_failure);
+  return f;
+}
+
+void print_figures(const char* label, const Figures& f) {
+  std::printf("  %-9s %.0f co-signatures/s (%llu signed, %llu failed), p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+              "load generator busy %.0f%% of one core\n",
+              label, f.rate, static_cast<unsigned long long>(f.ok), static_cast<unsigned long long>(f.failed), f.p50_ms, f.p99_ms,
+              f.max_ms, 100.0 * f.client_cpu);
+  if (!f.first_failure.empty()) std::printf("            first failure: %s\n", f.first_failure.c_str());
+}
+
 long status_kb(pid_t pid, const char* field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -192,6 +254,45 @@ std::string get(const asio::ip::tcp::endpoint& endpoint, const std::string& targ
   return res.body();
 }
 
+// The "signature" of one co-signing answer, or what came back instead.
+std::string post_signature(std::uint16_t port, const std::string& token, const std::string& body) {
+  try {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect({asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::string_body> req{http::verb::post, "/v1/safe/cosign", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer " + token);
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    auto answer = json::parse(res.body(), nullptr, false);
+    if (res.result_int() == 200 && answer.is_object() && answer.contains("signature") && answer.at("signature").is_string()) {
+      return answer.at("signature").get<std::string>();
+    }
+    return "(" + std::to_string(res.result_int()) + " " + res.body().substr(0, 200) + ")";
+  } catch (const std::exception& e) {
+    return std::string("(") + e.what() + ")";
+  }
+}
+
+// The signature every server must answer for `body`: the SafeTx hash under the demo policy's pinned
+// Safe version, signed with `key` (RFC 6979, so every correct signer produces the same bytes).
+std::string expected_signature(const std::string& body, const codec::SecretKey& key) {
+  auto parsed = codec::parse_json_strict(body);
+  if (!parsed) return "(" + parsed.error().message() + ")";
+  (*parsed)["safeVersion"] = "1.4.1";
+  auto request = codec::parse_safe_tx_request(*parsed);
+  if (!request) return "(" + request.error().message() + ")";
+  auto sig = codec::sign_digest(codec::safe_tx_hash(request->tx, request->domain), key);
+  if (!sig) return "(invalid key)";
+  return codec::to_hex(sig->to_rsv(27));
+}
+
 double metric(const std::string& text, const std::string& name) {
   std::istringstream in(text);
   std::string line;
@@ -201,20 +302,99 @@ double metric(const std::string& text, const std::string& name) {
   return -1;
 }
 
+bool executable(const std::string& path) { return !path.empty() && access(path.c_str(), X_OK) == 0; }
+
+// Starts a child process with this process's environment; 0 if it could not be started.
+pid_t spawn(std::vector<std::string> args) {
+  std::vector<char*> argv_child;
+  for (auto& a : args) argv_child.push_back(a.data());
+  argv_child.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, args.front().c_str(), nullptr, nullptr, argv_child.data(), environ) != 0) return 0;
+  return pid;
+}
+
+// The port a child wrote to `port_file`, or nullopt if it exited or did not write one in time.
+std::optional<std::uint16_t> wait_for_port(pid_t pid, const std::filesystem::path& port_file, int* exit_status) {
+  for (int i = 0; i < 1000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ifstream in(port_file);
+    int p = 0;
+    if (in >> p && p > 0 && p < 65536) return static_cast<std::uint16_t>(p);
+    if (waitpid(pid, exit_status, WNOHANG) == pid) return std::nullopt;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, exit_status, 0);
+  return std::nullopt;
+}
+
+void stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "did not write its port in time";
+}
+
+// A reference server measured like txguard: started, checked on one SafeTx, driven, stopped.
+struct Reference {
+  std::optional<Figures> figures;  // empty when skipped
+  std::string skipped;             // why
+  std::string signature;           // its answer to the check request
+};
+
+Reference run_reference(const char* label, const std::vector<std::string>& command, const std::filesystem::path& port_file,
+                        const std::string& token, const std::string& check_body, double seconds, int connections) {
+  Reference r;
+  const pid_t pid = spawn(command);
+  if (pid == 0) {
+    r.skipped = "cannot start " + command.front();
+    return r;
+  }
+  int status = 0;
+  const auto port = wait_for_port(pid, port_file, &status);
+  if (!port) {
+    r.skipped = std::string(label) + " " + describe_exit(status) + " before listening";
+    return r;
+  }
+  r.signature = post_signature(*port, token, check_body);
+  r.figures = drive(*port, token, seconds, connections);
+  stop(pid);
+  return r;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
   const int connections = argc > 2 ? std::atoi(argv[2]) : 32;
   const std::string binary = argc > 3 ? argv[3] : TXGUARD_BINARY;
+  if (!(seconds > 0) || connections < 1) {
+    std::fprintf(stderr, "usage: txguard_bench_server [seconds > 0] [connections >= 1] [txguard binary]\n");
+    return 2;
+  }
 
   char pattern[] = "/tmp/txguard-bench-server-XXXXXX";
   if (mkdtemp(pattern) == nullptr) return 1;
   const std::filesystem::path dir = pattern;
   codec::Hash32 k{};
   k[31] = 9;
-  write(dir / "guard.json", signers::encrypt_keystore(codec::SecretKey(k), "bench-pass", signers::KdfParams::scrypt_light()));
+  const codec::SecretKey guard_key(k);
+  write(dir / "guard.json", signers::encrypt_keystore(guard_key, "bench-pass", signers::KdfParams::scrypt_light()));
   write(dir / "pw", "bench-pass\n");
+  // The references sign with the same key, so the check below can compare the three answers byte for byte.
+  write(dir / "signer.key", codec::to_hex(k) + "\n");
   codec::Hash32 log_k{};
   log_k[31] = 10;
   write(dir / "log.json", signers::encrypt_keystore(codec::SecretKey(log_k), "bench-pass", signers::KdfParams::scrypt_light()));
@@ -239,65 +419,121 @@ int main(int argc, char** argv) {
   config["clients"].push_back({{"name", "audit"}, {"token_sha256", digest(auditor)}, {"role", "auditor"}});
   write(dir / "config.json", config.dump(1));
 
-  const std::string config_path = (dir / "config.json").string();
-  std::vector<std::string> args = {binary, "serve", "--config", config_path};
-  std::vector<char*> argv_child;
-  for (auto& a : args) argv_child.push_back(a.data());
-  argv_child.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv_child.data(), environ) != 0) {
-    std::fprintf(stderr, "cannot start %s\n", binary.c_str());
-    return 1;
-  }
-  std::uint16_t port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::ifstream in(dir / "port");
-    int p = 0;
-    if (in >> p) port = static_cast<std::uint16_t>(p);
-  }
-  if (port == 0) {
-    std::fprintf(stderr, "the server did not start\n");
-    kill(pid, SIGKILL);
-    return 1;
-  }
-  const long idle_rss_kb = status_kb(pid, "VmRSS:");
-
-  std::printf("txguard serve benchmark: %d keep-alive connections, %.0f s, demo hot-wallet policy (OFAC + FBI lists), "
-              "SQLite WAL synchronous=FULL, %u hardware threads\n",
-              connections, seconds, std::thread::hardware_concurrency());
+  const unsigned cores = std::thread::hardware_concurrency();
+  std::printf("txguard serve benchmark: %d keep-alive connections, %.0f s each after 1 s warm-up, demo hot-wallet policy "
+              "(OFAC + FBI lists), SQLite WAL synchronous=FULL, %u hardware threads\n",
+              connections, seconds, cores);
   const double sign_rate = raw_sign_rate(2.0);
   std::printf("  baseline  libsecp256k1 sign (RFC 6979), one core, this run: %.0f signatures/s\n", sign_rate);
 
-  Load load;
-  load.endpoint = {asio::ip::make_address("127.0.0.1"), port};
-  load.token = token;
-  load.measure_from = Clock::now() + std::chrono::seconds(1);
-  load.stop_at = load.measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  for (int i = 0; i < connections; ++i) std::make_shared<Connection>(load)->start();
-  load.io.run();
-  const double elapsed = seconds;
-  std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
-  const auto pct = [&](double p) {
-    if (load.latencies_ms.empty()) return 0.0;
-    return load.latencies_ms[std::min(load.latencies_ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(load.latencies_ms.size())))];
-  };
-  const double rate = static_cast<double>(load.ok) / elapsed;
-  const std::string metrics = get(load.endpoint, "/metrics", auditor);
+  // One SafeTx at a nonce the load never reaches: every server must answer the same signature.
+  const std::string check_body = cosign_body(1'000'000'000);
+  const std::string expected = expected_signature(check_body, guard_key);
+
+  // 1. txguard serve.
+  const pid_t pid = spawn({binary, "serve", "--config", (dir / "config.json").string()});
+  if (pid == 0) {
+    std::fprintf(stderr, "cannot start %s\n", binary.c_str());
+    return 1;
+  }
+  int txguard_status = 0;
+  const auto port = wait_for_port(pid, dir / "port", &txguard_status);
+  if (!port) {
+    std::fprintf(stderr, "the server did not start: %s\n", describe_exit(txguard_status).c_str());
+    return 1;
+  }
+  const long idle_rss_kb = status_kb(pid, "VmRSS:");
+  const std::string txguard_signature = post_signature(*port, token, check_body);
+  const Figures txguard = drive(*port, token, seconds, connections);
+  const std::string metrics = get({asio::ip::make_address("127.0.0.1"), *port}, "/metrics", auditor);
   const double batches = metric(metrics, "txguard_batches_total");
   const long peak_kb = status_kb(pid, "VmHWM:");
-  std::printf("  cosign    %.0f co-signatures/s (%llu signed, %llu failed), p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", rate,
-              static_cast<unsigned long long>(load.ok), static_cast<unsigned long long>(load.failed), pct(0.50), pct(0.99),
-              load.latencies_ms.empty() ? 0.0 : load.latencies_ms.back());
-  std::printf("  ratio     %.2f of one core's raw signing rate; %.1f decisions per group commit (%.0f commits)\n",
-              rate / sign_rate, batches > 0 ? static_cast<double>(load.next_nonce) / batches : 0.0, batches);
-  std::printf("  memory    server resident %.1f MB at start, peak %.1f MB\n", static_cast<double>(idle_rss_kb) / 1024.0,
-              static_cast<double>(peak_kb) / 1024.0);
-  if (!load.first_failure.empty()) std::printf("  first failure: %s\n", load.first_failure.c_str());
+  stop(pid);
+  print_figures("txguard", txguard);
+  std::printf("            %.2f of one core's raw signing rate; %.1f decisions per group commit (%.0f commits); "
+              "resident %.1f MB at start, peak %.1f MB\n",
+              txguard.rate / sign_rate, batches > 0 ? static_cast<double>(txguard.sent + 1) / batches : 0.0, batches,
+              static_cast<double>(idle_rss_kb) / 1024.0, static_cast<double>(peak_kb) / 1024.0);
+  std::fflush(stdout);
 
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  // 2. The peer: Node + ethers, two worker processes, found the way the tests find them.
+  Reference peer;
+  const std::string node = TXGUARD_NODE;
+  const std::filesystem::path js = std::filesystem::path(TXGUARD_SOURCE_DIR) / "tests" / "js";
+  const std::filesystem::path ethers_package = js / "node_modules" / "ethers" / "package.json";
+  std::string peer_name = "Node + ethers";
+  if (!executable(node)) {
+    peer.skipped = "node not found (configure looks for `node` on PATH: install Node >= 20 and reconfigure)";
+  } else if (!std::filesystem::exists(ethers_package)) {
+    peer.skipped = ethers_package.string() + " is missing (run `cd tests/js && npm ci`)";
+  } else {
+    auto package = json::parse(read_text(ethers_package), nullptr, false);
+    if (package.is_object() && package.contains("version") && package.at("version").is_string()) {
+      peer_name = "Node + ethers " + package.at("version").get<std::string>();
+    }
+    peer = run_reference("node", {node, (js / "bench" / "naive_signer.mjs").string(), (dir / "peer-port").string(),
+                                  (dir / "signer.key").string(), "2"},
+                         dir / "peer-port", token, check_body, seconds, connections);
+  }
+  if (peer.figures) {
+    print_figures("peer", *peer.figures);
+    std::printf("            %s, 2 worker processes (node:cluster): parse, hash the SafeTx, sign; no policy, no log\n",
+                peer_name.c_str());
+  } else {
+    std::printf("  peer      skipped: %s\n", peer.skipped.c_str());
+  }
+  std::fflush(stdout);
+
+  // 3. The limit: our own Beast server that only parses, hashes and signs, on every core.
+  Reference limit;
+  const std::string limit_binary = TXGUARD_BENCH_LIMIT_SERVER;
+  if (!executable(limit_binary)) {
+    limit.skipped = limit_binary + " is missing (build the target txguard_bench_limit_server)";
+  } else {
+    limit = run_reference("txguard_bench_limit_server",
+                          {limit_binary, (dir / "limit-port").string(), (dir / "signer.key").string()},
+                          dir / "limit-port", token, check_body, seconds, connections);
+  }
+  if (limit.figures) {
+    print_figures("limit", *limit.figures);
+    std::printf("            Beast + txguard codec + libsecp256k1, %u threads: parse, hash the SafeTx, sign; no policy, no log\n",
+                std::max(1U, cores));
+  } else {
+    std::printf("  limit     skipped: %s\n", limit.skipped.c_str());
+  }
+
+  // The three must have signed the same thing, or the comparison is void.
+  std::string check = txguard_signature == expected ? "txguard" : "txguard DIFFERS " + txguard_signature;
+  if (peer.figures) check += peer.signature == expected ? ", peer" : ", peer DIFFERS " + peer.signature;
+  if (limit.figures) check += limit.signature == expected ? ", limit" : ", limit DIFFERS " + limit.signature;
+  std::printf("  check     one SafeTx, expected signature %s...: %s\n", expected.substr(0, 18).c_str(), check.c_str());
+
+  // Ratios and the goals of issue 14 (on 2 cores): >= 10,000/s, >= 3x the peer, within 2x of the limit, p99 < 10 ms.
+  const auto ratio = [&](const Reference& r) -> std::optional<double> {
+    if (!r.figures || r.figures->rate <= 0) return std::nullopt;
+    return txguard.rate / r.figures->rate;
+  };
+  const auto peer_ratio = ratio(peer);
+  const auto limit_ratio = ratio(limit);
+  const auto ratio_text = [](const std::optional<double>& r) {
+    char text[32];
+    if (!r) return std::string("n/a");
+    std::snprintf(text, sizeof text, "%.2f", *r);
+    return std::string(text);
+  };
+  std::printf("  ratios    txguard/peer %s, txguard/limit %s\n", ratio_text(peer_ratio).c_str(), ratio_text(limit_ratio).c_str());
+  const auto reached = [](bool yes) { return yes ? "reached" : "not reached"; };
+  char goals[512];
+  std::snprintf(goals, sizeof goals,
+                ">= 10000/s %s (%.0f/s); >= 3x peer %s (txguard/peer %s); within 2x of limit %s (limit/txguard %s); "
+                "p99 < 10 ms %s (%.2f ms)",
+                reached(txguard.rate >= 10'000), txguard.rate,
+                peer_ratio ? reached(*peer_ratio >= 3.0) : "unknown, peer skipped", ratio_text(peer_ratio).c_str(),
+                limit_ratio ? reached(*limit_ratio >= 0.5) : "unknown, limit skipped",
+                ratio_text(limit_ratio && *limit_ratio > 0 ? std::optional<double>(1.0 / *limit_ratio) : std::nullopt).c_str(),
+                reached(txguard.ok > 0 && txguard.p99_ms < 10.0), txguard.p99_ms);
+  std::printf("  goals     %s\n", goals);
+
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
   return 0;
