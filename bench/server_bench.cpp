@@ -454,6 +454,27 @@ int main(int argc, char** argv) {
               "resident %.1f MB at start, peak %.1f MB\n",
               txguard.rate / sign_rate, batches > 0 ? static_cast<double>(txguard.sent + 1) / batches : 0.0, batches,
               static_cast<double>(idle_rss_kb) / 1024.0, static_cast<double>(peak_kb) / 1024.0);
+  {
+    // Where the sequencer's time went (txguard_stage_seconds_total), as shares of the whole.
+    std::vector<std::pair<std::string, double>> stages;
+    double total = 0;
+    std::istringstream in(metrics);
+    std::string line;
+    const std::string prefix = "txguard_stage_seconds_total{stage=\"";
+    while (std::getline(in, line)) {
+      if (line.rfind(prefix, 0) != 0) continue;
+      const auto close = line.find("\"} ", prefix.size());
+      if (close == std::string::npos) continue;
+      const double spent = std::stod(line.substr(close + 3));
+      stages.emplace_back(line.substr(prefix.size(), close - prefix.size()), spent);
+      total += spent;
+    }
+    if (total > 0) {
+      std::printf("            sequencer time by stage:");
+      for (const auto& [stage, spent] : stages) std::printf(" %s %.0f%%", stage.c_str(), 100.0 * spent / total);
+      std::printf(" (%.2f s busy of %.1f s)\n", total, seconds + 1.0);
+    }
+  }
   std::fflush(stdout);
 
   // 2. The peer: Node + ethers, two worker processes, found the way the tests find them.

@@ -78,6 +78,17 @@ void Metrics::refusal_summarized() {
   ++refusals_summarized_;
 }
 
+std::string render_stage_seconds(const std::vector<std::pair<std::string, double>>& stages) {
+  std::ostringstream out;
+  out << "# HELP txguard_stage_seconds_total Sequencer time by stage: settle, gather, judge, sign, record, other, "
+         "commit (COMMIT and fsync).\n"
+         "# TYPE txguard_stage_seconds_total counter\n";
+  for (const auto& [stage, seconds] : stages) {
+    out << "txguard_stage_seconds_total{stage=\"" << stage << "\"} " << seconds << '\n';
+  }
+  return out.str();
+}
+
 std::string Metrics::render(std::int64_t pending_holds, std::uint64_t batches) const {
   std::ostringstream out;
   std::lock_guard lock(mutex_);

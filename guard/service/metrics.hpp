@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -63,5 +64,9 @@ class Metrics {
   std::uint64_t release_conflicts_ = 0;
   std::uint64_t refusals_summarized_ = 0;
 };
+
+/// The sequencer's time by stage (Pipeline::stage_seconds) as the counter
+/// txguard_stage_seconds_total{stage="..."}.
+std::string render_stage_seconds(const std::vector<std::pair<std::string, double>>& stages);
 
 }  // namespace txguard::service

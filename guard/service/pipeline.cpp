@@ -531,6 +531,20 @@ StateResult<void> Pipeline::release_hold(store::RequestRow& row, const policy::S
   return {};
 }
 
+void Pipeline::add_stage_time(Stage stage, std::chrono::steady_clock::duration d) noexcept {
+  stage_ns_[stage].fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
+                             std::memory_order_relaxed);
+}
+
+std::vector<std::pair<std::string, double>> Pipeline::stage_seconds() const {
+  static constexpr const char* kNames[kStageCount] = {"settle", "gather", "judge", "sign", "record", "other", "commit"};
+  std::vector<std::pair<std::string, double>> out;
+  for (std::size_t i = 0; i < kStageCount; ++i) {
+    out.emplace_back(kNames[i], static_cast<double>(stage_ns_[i].load(std::memory_order_relaxed)) / 1e9);
+  }
+  return out;
+}
+
 std::string Pipeline::next_id() { return id_prefix_ + "-" + std::to_string(++sequence_); }
 
 // Holds whose time ran out expire before anything is judged (their reservations stop counting), and
@@ -594,6 +608,19 @@ StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicyS
   store::DecisionLogWriter& w = *writer_;
   SignJob* job = &signing;
   SigningRequest& req = job->request;
+  // Where this request's time goes (stage_seconds): gather, judge, sign, and the rest is the record.
+  using Clock = std::chrono::steady_clock;
+  struct Timing {
+    Pipeline& pipeline;
+    Clock::time_point started = Clock::now();
+    Clock::duration gather{}, judge{}, sign{};
+    ~Timing() {
+      pipeline.add_stage_time(kGather, gather);
+      pipeline.add_stage_time(kJudge, judge);
+      pipeline.add_stage_time(kSign, sign);
+      pipeline.add_stage_time(kRecord, Clock::now() - started - gather - judge - sign);
+    }
+  } timing{*this};
   // Emergency pauses in force (read in this transaction: a pause committed
   // before this batch stops it).
   auto pauses = bridge_->pauses();
@@ -669,7 +696,10 @@ StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicyS
         {"released", codec::to_decimal(state.released)},
         {"deposit_known", state.deposit_known}};
   }
+  const auto judge_started = Clock::now();
+  timing.gather = judge_started - timing.started;
   auto judged = policy::judge_request(ps.policy, ps.prices, input, view);
+  timing.judge = Clock::now() - judge_started;
   if (!judged) return std::unexpected(judged.error());
   policy::Decision& decision = judged->decision;
   const std::optional<policy::BridgeJudgement>& judgement = judged->bridge;
@@ -725,7 +755,9 @@ StateResult<policy::Effects> Pipeline::sign_step(SignJob& signing, const PolicyS
   if (decision.verdict == policy::Verdict::kAllow) {
     // Only the judge's permit reaches the co-signing key.
     if (!judged->permit) return std::unexpected(StateError{StateErrc::kIo, "an allowed decision without a permit"});
+    const auto sign_started = Clock::now();
     auto sig = signer_->sign(*judged->permit);
+    timing.sign = Clock::now() - sign_started;
     if (!sig) return std::unexpected(signer_failure(sig.error()));
     out.signature = *sig;
     record["signature"] = hex_of(*sig);
@@ -962,34 +994,63 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
   // Due holds first (expiries, and releases whose quorum and delay are met), then the jobs in order,
   // then the tree head.
   std::int64_t expired_count = 0;
-  steps.push_back(Step{[&](const policy::StateView&, store::Tx&) { return settle_due_holds(now, expired_count); }, {}});
+  using Clock = std::chrono::steady_clock;
+  Clock::duration in_steps{};
+  // Runs a stage and adds its time to `stage` (sign_step accounts for its own sub-stages).
+  const auto timed = [&](std::optional<Stage> stage, auto&& body) {
+    const auto started = Clock::now();
+    auto result = body();
+    const auto took = Clock::now() - started;
+    in_steps += took;
+    if (stage) add_stage_time(*stage, took);
+    return result;
+  };
+  steps.push_back(Step{[&](const policy::StateView&, store::Tx&) {
+                         return timed(kSettle, [&] { return settle_due_holds(now, expired_count); });
+                       },
+                       {}});
 
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (auto* job = std::get_if<SignJob>(&jobs[i])) {
       steps.push_back(Step{[&, job, i](const policy::StateView& view, store::Tx&) {
-                             return sign_step(*job, ps, view, now, outcomes[i], pending_deltas[i]);
+                             return timed(std::nullopt, [&] {
+                               return sign_step(*job, ps, view, now, outcomes[i], pending_deltas[i]);
+                             });
                            },
                            {}});
     } else if (auto* approval = std::get_if<ApproveJob>(&jobs[i])) {
       steps.push_back(Step{[&, approval, i](const policy::StateView&, store::Tx&) {
-                             return approve_step(*approval, ps, now, approvals[i], pending_deltas[i]);
+                             return timed(kOther, [&] {
+                               return approve_step(*approval, ps, now, approvals[i], pending_deltas[i]);
+                             });
                            },
                            {}});
     } else if (auto* pause = std::get_if<PauseJob>(&jobs[i])) {
-      steps.push_back(Step{[&, pause](const policy::StateView&, store::Tx&) { return pause_step(*pause, now); }, {}});
+      steps.push_back(Step{[&, pause](const policy::StateView&, store::Tx&) {
+                             return timed(kOther, [&] { return pause_step(*pause, now); });
+                           },
+                           {}});
     } else {
       auto* refusal = std::get_if<RefusalJob>(&jobs[i]);
-      steps.push_back(Step{[&, refusal](const policy::StateView&, store::Tx&) { return refusal_step(*refusal, now); }, {}});
+      steps.push_back(Step{[&, refusal](const policy::StateView&, store::Tx&) {
+                             return timed(kOther, [&] { return refusal_step(*refusal, now); });
+                           },
+                           {}});
     }
   }
 
   // The tree head, last in the same transaction: it covers every record this batch wrote.
   std::optional<store::TreeHead> new_head;
   if (options_.log_signer) {
-    steps.push_back(Step{[&](const policy::StateView&, store::Tx&) { return head_step(now, force_head, new_head); }, {}});
+    steps.push_back(Step{[&](const policy::StateView&, store::Tx&) {
+                           return timed(kOther, [&] { return head_step(now, force_head, new_head); });
+                         },
+                         {}});
   }
 
+  const auto batch_started = Clock::now();
   auto committed = store_->transact_batch(steps);
+  add_stage_time(kCommit, Clock::now() - batch_started - in_steps);  // BEGIN, savepoints, COMMIT and fsync
   if (committed) {
     if (new_head && steps.back().result) {
       last_head_ = std::move(new_head);

@@ -264,6 +264,11 @@ class Pipeline {
   std::int64_t pending_holds() const noexcept { return pending_.load(); }
   /// Batches committed and jobs processed (for metrics).
   std::uint64_t batches() const noexcept { return batches_.load(); }
+  /// Where the sequencer's time went, in seconds since start, by stage: "settle" (due holds), "gather"
+  /// (reads a signing request's decision needs), "judge" (policy::judge_request), "sign", "record" (the
+  /// decision record and rows), "other" (approvals, pauses, refusals, tree heads) and "commit" (the
+  /// batch's COMMIT and fsync). For /metrics and the benchmark.
+  std::vector<std::pair<std::string, double>> stage_seconds() const;
   /// A read-only view of the decision log (its own connection).
   store::DecisionLogReader& reader() noexcept { return *reader_; }
   /// The outcome of a stored request row (GET /v1/holds/{id}).
@@ -306,6 +311,9 @@ class Pipeline {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::thread thread_;
+  enum Stage : std::size_t { kSettle, kGather, kJudge, kSign, kRecord, kOther, kCommit, kStageCount };
+  std::array<std::atomic<std::uint64_t>, kStageCount> stage_ns_{};
+  void add_stage_time(Stage stage, std::chrono::steady_clock::duration d) noexcept;
   std::atomic<std::int64_t> pending_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::uint64_t sequence_ = 0;   // decision ids: <random prefix>-<sequence>

@@ -464,7 +464,8 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
       if (!require(*client, {Role::kAuditor}, request, respond)) return;
       http::Response r;
       r.content_type = "text/plain; version=0.0.4";
-      r.body = metrics_.render(pipeline_.pending_holds(), pipeline_.batches());
+      r.body = metrics_.render(pipeline_.pending_holds(), pipeline_.batches()) +
+               render_stage_seconds(pipeline_.stage_seconds());
       return respond(std::move(r));
     }
     if (route == "/v1/safe/cosign") {

@@ -869,6 +869,19 @@ TEST_SUITE("service") {
           std::string::npos);
   }
 
+  TEST_CASE("metrics say where the sequencer's time goes, by stage") {
+    Guard g;
+    REQUIRE(g.cosign(usdc_body(kCustomer, 10, 1)).status == 200);
+    const Answer metrics = g.call("GET", "/metrics", "", "audit");
+    REQUIRE(metrics.status == 200);
+    for (const char* stage : {"settle", "gather", "judge", "sign", "record", "other", "commit"}) {
+      const std::string prefix = std::string("txguard_stage_seconds_total{stage=\"") + stage + "\"} ";
+      const auto at = metrics.text.find(prefix);
+      REQUIRE_MESSAGE(at != std::string::npos, stage);
+      if (std::string_view(stage) != "other") CHECK(std::stod(metrics.text.substr(at + prefix.size())) > 0);
+    }
+  }
+
   TEST_CASE("requests judged concurrently are all answered, in fewer commits than requests (group commit)") {
     Guard g;
     constexpr int kThreads = 8;
