@@ -16,7 +16,7 @@
 #include <random>
 #include <string>
 
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 
 using namespace txguard::policy;
 using namespace txguard::store;
@@ -86,9 +86,9 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir = pattern;
   const std::string path = (dir / "state.db").string();
 
-  auto opened = SqliteStateStore::open(path);
+  auto opened = SqlStateStore::open(path);
   if (!opened) die("open", opened.error());
-  SqliteStateStore& store = **opened;
+  SqlStateStore& store = **opened;
 
   // 1. History: `total` debits evenly spread over 30 days, each on a random wallet scope, amounts of
   //    $1 to $1,000 in micro-USD, inserted 10,000 per transaction.

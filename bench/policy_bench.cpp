@@ -42,7 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 #include "policy/codec/abi_registry.hpp"
 #include "policy/codec/intent.hpp"
 #include "policy/codec/safe.hpp"
@@ -338,9 +338,9 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path dir = pattern;
   const std::string path = (dir / "state.db").string();
-  auto opened = SqliteStateStore::open(path);
+  auto opened = SqlStateStore::open(path);
   if (!opened) die("open: " + opened.error().message());
-  SqliteStateStore& store = **opened;
+  SqlStateStore& store = **opened;
 
   std::minstd_rand rng(42);
   std::uniform_int_distribution<std::size_t> pick_customer(0, customers.size() - 1);

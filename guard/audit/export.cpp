@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "guard/store/sqlite_decision_log.hpp"
+#include "guard/store/decision_log.hpp"
 
 namespace txguard::audit {
 

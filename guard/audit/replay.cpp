@@ -6,7 +6,7 @@
 #include <random>
 
 #include "guard/service/requests.hpp"
-#include "guard/store/sqlite_decision_log.hpp"
+#include "guard/store/decision_log.hpp"
 #include "policy/approval.hpp"
 #include "signers/keystore.hpp"
 

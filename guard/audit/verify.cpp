@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "guard/store/merkle.hpp"
-#include "guard/store/sqlite_decision_log.hpp"
+#include "guard/store/decision_log.hpp"
 #include "policy/approval.hpp"
 
 namespace txguard::audit {

@@ -13,7 +13,7 @@
 #include "guard/cli/cli.hpp"
 #include "guard/service/requests.hpp"
 #include "policy/codec/json_value.hpp"
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/bytes.hpp"
 #include "policy/document.hpp"
@@ -275,21 +275,21 @@ int run_eval(Args args) {
     return dry_run ? policy::Effects{} : decision->effects;
   };
   if (state_path) {
-    auto store = store::SqliteStateStore::open(*state_path);
+    auto store = store::SqlStateStore::open(*state_path);
     if (!store) {
-      std::fprintf(stderr, "txguard eval: state %s: %s\n", state_path->c_str(), store.error().message().c_str());
+      std::fprintf(stderr, "txguard eval: state %s: %s\n", store::redact_database(*state_path).c_str(), store.error().message().c_str());
       return store.error().code == policy::StateErrc::kUnavailable ? kExitTempFail : kExitDataErr;
     }
     // Expired holds stop counting before the limits are read (fail-closed otherwise, never open).
     if (!dry_run) {
       if (auto expired = (*store)->expire_reservations(now); !expired) {
-        std::fprintf(stderr, "txguard eval: state %s: %s\n", state_path->c_str(), expired.error().message().c_str());
+        std::fprintf(stderr, "txguard eval: state %s: %s\n", store::redact_database(*state_path).c_str(), expired.error().message().c_str());
         return kExitTempFail;
       }
     }
     auto applied = (*store)->transact(judge);
     if (!applied) {
-      std::fprintf(stderr, "txguard eval: state %s: %s\n", state_path->c_str(), applied.error().message().c_str());
+      std::fprintf(stderr, "txguard eval: state %s: %s\n", store::redact_database(*state_path).c_str(), applied.error().message().c_str());
       const auto code = applied.error().code;
       return code == policy::StateErrc::kUnavailable || code == policy::StateErrc::kIo ? kExitTempFail : kExitDataErr;
     }

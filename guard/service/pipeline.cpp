@@ -292,33 +292,34 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
                                                                        std::shared_ptr<const PolicySet> policy,
                                                                        std::shared_ptr<const signers::Signer> signer) {
   std::unique_ptr<Pipeline> p(new Pipeline(options, std::move(policy), std::move(signer)));
-  store::SqliteOptions sqlite_options;
-  sqlite_options.lock_timeout = options.lock_timeout;
-  sqlite_options.durable = options.durable;
-  auto store = store::SqliteStateStore::open(options.database, sqlite_options);
-  if (!store) return std::unexpected("database " + options.database + ": " + store.error().message());
+  store::DatabaseOptions database_options;
+  database_options.lock_timeout = options.lock_timeout;
+  database_options.durable = options.durable;
+  database_options.password = options.database_password;
+  const std::string named = "database " + store::redact_database(options.database) + ": ";
+  auto store = store::SqlStateStore::open(options.database, database_options);
+  if (!store) return std::unexpected(named + store.error().message());
   p->store_ = std::move(*store);
-  // The decision log tables live in the same file; install them in a transaction of the store's own
-  // connection (the writer keeps that connection for every batch).
+  // The decision log tables live in the same database; install them in a transaction of the store's
+  // own connection (the writer keeps that connection for every batch).
   auto installed = p->store_->transact([](const policy::StateView&) { return StateResult<policy::Effects>{}; },
                                        [&](store::Tx& tx) -> StateResult<void> {
-                                         auto& sqlite_tx = static_cast<store::SqliteTx&>(tx);
-                                         p->writer_ = std::make_unique<store::DecisionLogWriter>(sqlite_tx.db());
+                                         p->writer_ = std::make_unique<store::DecisionLogWriter>(tx.connection());
                                          if (auto ok = p->writer_->install(); !ok) return ok;
                                          auto head = p->writer_->last_head();
                                          if (!head) return std::unexpected(head.error());
                                          p->last_head_ = *head;
-                                         p->bridge_ = std::make_unique<store::BridgeStateStore>(sqlite_tx.db());
+                                         p->bridge_ = std::make_unique<store::BridgeStateStore>(tx.connection());
                                          if (auto ok = p->bridge_->install(); !ok) return ok;
                                          return p->store_documents();
                                        });
-  if (!installed) return std::unexpected("database " + options.database + ": " + installed.error().message());
+  if (!installed) return std::unexpected(named + installed.error().message());
   p->last_head_at_ = p->last_head_ ? p->last_head_->at_ms : p->options_.clock();
-  auto reader = store::DecisionLogReader::open(options.database);
-  if (!reader) return std::unexpected("database " + options.database + ": " + reader.error().message());
+  auto reader = store::DecisionLogReader::open(options.database, database_options);
+  if (!reader) return std::unexpected(named + reader.error().message());
   p->reader_ = std::move(*reader);
-  auto bridge_reader = store::BridgeStateStore::open_reader(options.database);
-  if (!bridge_reader) return std::unexpected("database " + options.database + ": " + bridge_reader.error().message());
+  auto bridge_reader = store::BridgeStateStore::open_reader(options.database, database_options);
+  if (!bridge_reader) return std::unexpected(named + bridge_reader.error().message());
   p->bridge_reader_ = std::move(*bridge_reader);
   auto pending = p->reader_->requests(store::RequestStatus::kPending, 1'000'000);
   if (pending) p->pending_ = static_cast<std::int64_t>(pending->size());

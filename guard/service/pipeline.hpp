@@ -45,9 +45,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "guard/store/sqlite_bridge_state.hpp"
-#include "guard/store/sqlite_decision_log.hpp"
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/bridge_state.hpp"
+#include "guard/store/decision_log.hpp"
+#include "guard/store/sql_state_store.hpp"
 #include "policy/approval.hpp"
 #include "policy/bridge.hpp"
 #include "policy/codec/intent.hpp"
@@ -127,7 +127,8 @@ struct ApprovalOutcome {
 };
 
 struct PipelineOptions {
-  std::string database;                  // SQLite file (state + decision log)
+  std::string database;                  // SQLite file or postgresql:// URL (state + decision log)
+  std::string database_password;         // PostgreSQL password ("" : libpq's own sources); never logged
   std::size_t max_batch = 1024;          // jobs per transaction
   /// How long a batch waits for the database write lock before its jobs answer "unavailable".
   std::chrono::milliseconds lock_timeout{2000};
@@ -142,7 +143,8 @@ struct PipelineOptions {
   std::chrono::milliseconds head_every{60'000};
   /// false: no sequencer thread; the caller runs batches with run_batch() (replay).
   bool sequencer = true;
-  /// false: the database does not fsync (PRAGMA synchronous=OFF): a scratch database for replay.
+  /// false: the database does not sync its commits (SQLite synchronous=OFF, PostgreSQL
+  /// synchronous_commit=off): a scratch database for replay.
   bool durable = true;
   /// Jobs waiting for the sequencer. A signing request, evaluation or approval that arrives when
   /// max_queue are waiting is answered at once with kUnavailable ("the sequencer queue is full"),
@@ -299,7 +301,7 @@ class Pipeline {
   PipelineOptions options_;
   std::shared_ptr<const PolicySet> policy_;
   std::shared_ptr<const signers::Signer> signer_;
-  std::unique_ptr<store::SqliteStateStore> store_;
+  std::unique_ptr<store::SqlStateStore> store_;
   std::unique_ptr<store::DecisionLogWriter> writer_;
   std::unique_ptr<store::DecisionLogReader> reader_;
   std::unique_ptr<store::BridgeStateStore> bridge_;         // on the writer's connection

@@ -136,6 +136,11 @@ struct DatabaseOptions {
   std::string password;
 };
 
+/// A schema script written for SQLite made fit for `backend`: on PostgreSQL "INTEGER PRIMARY KEY"
+/// (SQLite's rowid alias, numbered by the database when not given) becomes an identity column and
+/// "WITHOUT ROWID" goes; the connection then rewrites the remaining types.
+std::string portable_schema(SqlBackend backend, std::string_view sqlite_script);
+
 /// True when `database` names a PostgreSQL database ("postgresql://..." or "postgres://...") rather
 /// than a SQLite file path.
 bool is_postgres_url(std::string_view database) noexcept;

@@ -1,9 +1,8 @@
 // The persistent velocity state behind policy::StateView: window ledgers, token buckets and pending
 // reservations, with atomic check-and-apply.
 //
-// Backend-neutral: nothing here names SQLite. SqliteStateStore implements it today; a PostgreSQL
-// implementation can satisfy the same contract later (transact = one SERIALIZABLE transaction or
-// SELECT ... FOR UPDATE on the ledger rows; Tx carries the pg connection).
+// Backend-neutral: SqlStateStore implements it on any SqlConnection (SQLite or PostgreSQL); transact
+// runs inside the connection's write transaction, which excludes every other writer of the database.
 //
 // Failure model: every method returns errors as values (policy::StateError). The caller treats any
 // error as "state unknown": it answers 503 and signs nothing. Nothing here throws on a database error.
@@ -13,6 +12,7 @@
 #include <functional>
 #include <span>
 
+#include "guard/store/sql.hpp"
 #include "policy/limits.hpp"
 #include "policy/state_view.hpp"
 
@@ -24,12 +24,15 @@ using policy::StateResult;
 using policy::TimeMs;
 
 /// The transaction handle given to extra work run inside transact() (the decision log appends its
-/// record here so that the record and the state effects commit or fail together). Each backend
-/// derives its own handle (SqliteTx exposes the sqlite3*); code that needs the backend downcasts to
-/// the handle of the store it was given.
+/// record here so that the record and the state effects commit or fail together): the store's
+/// connection, inside its write transaction. Do not begin, commit or roll back on it.
 class Tx {
  public:
-  virtual ~Tx() = default;
+  explicit Tx(SqlConnection& connection) : connection_(connection) {}
+  SqlConnection& connection() const noexcept { return connection_; }
+
+ private:
+  SqlConnection& connection_;
 };
 
 class StateStore {

@@ -1,11 +1,10 @@
-// The request table beside the decision log (guard/store/sqlite_decision_log.hpp): the database itself
+// The request table beside the decision log (guard/store/decision_log.hpp): the database itself
 // refuses a second live row for one once-only claim, whatever the code above it does.
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 
 #include "tests/support/temp_dir.hpp"
 
-#include "guard/store/sqlite_decision_log.hpp"
+#include "guard/store/decision_log.hpp"
 
 using namespace txguard;
 
@@ -28,10 +27,10 @@ store::RequestRow live_row(const std::string& id, std::uint8_t key_byte, const s
 
 TEST_CASE("the claim index refuses a second live row at one (chain, account, nonce) instead of replacing the first") {
   test::TempDir dir("txguard-claims");
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(dir.file("log.db").c_str(), &db) == SQLITE_OK);
+  auto db = store::open_database(dir.file("log.db"), {});
+  REQUIRE(db.has_value());
   {
-    store::DecisionLogWriter w(db);
+    store::DecisionLogWriter w(**db);
     REQUIRE(w.install().has_value());
     const store::Claim claim{"1", "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcf4", "7"};
     REQUIRE(w.put(live_row("a-1", 1, claim)).has_value());
@@ -53,5 +52,4 @@ TEST_CASE("the claim index refuses a second live row at one (chain, account, non
     CHECK(w.put(live_row("a-4", 4, store::Claim{"2", claim.account, claim.nonce})).has_value());
     CHECK(w.put(live_row("a-5", 5, store::Claim{std::string(store::kAnyChain), claim.account, claim.nonce})).has_value());
   }
-  sqlite3_close(db);
 }

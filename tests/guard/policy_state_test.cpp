@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 #include "policy/document.hpp"
 #include "policy/evaluate.hpp"
 
@@ -118,8 +118,16 @@ Intent usdc_to(const Address& to, const U256& units) {
 
 using TempDir = txguard::test::TempDir;
 
-std::unique_ptr<SqliteStateStore> open_ok(const std::string& path, SqliteOptions options = {}) {
-  auto store = SqliteStateStore::open(path, options);
+// Options with a lock timeout, and whether to run the integrity check at open.
+DatabaseOptions waiting(std::chrono::milliseconds lock_timeout, bool check_integrity) {
+  DatabaseOptions options;
+  options.lock_timeout = lock_timeout;
+  options.check_integrity = check_integrity;
+  return options;
+}
+
+std::unique_ptr<SqlStateStore> open_ok(const std::string& path, DatabaseOptions options = {}) {
+  auto store = SqlStateStore::open(path, options);
   if (!store) FAIL("open failed: " << store.error().message());
   return std::move(*store);
 }
@@ -278,8 +286,8 @@ TEST_CASE("eight threads racing one window on one SQLite file never overshoot it
   constexpr int kThreads = 8;
   constexpr int kRequests = 50;  // 8 x 50 x 1,000 USD = 400,000 USD asked against 100,000
   // One connection per thread on the same file, as separate server processes would have.
-  std::vector<std::unique_ptr<SqliteStateStore>> stores;
-  for (int t = 0; t < kThreads; ++t) stores.push_back(open_ok(path, SqliteOptions{std::chrono::seconds(60), false}));
+  std::vector<std::unique_ptr<SqlStateStore>> stores;
+  for (int t = 0; t < kThreads; ++t) stores.push_back(open_ok(path, waiting(std::chrono::seconds(60), false)));
   std::vector<Intent> intents;
   for (int t = 0; t < kThreads; ++t) intents.push_back(usdc_to(destination(t), usd(1'000)));
 

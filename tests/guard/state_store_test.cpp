@@ -1,4 +1,4 @@
-// SqliteStateStore: atomic check-and-apply, reservations, pruning, durability across reopen,
+// SqlStateStore: atomic check-and-apply, reservations, pruning, durability across reopen,
 // refusal of damaged or foreign files, and eight connections racing one window.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "tests/support/temp_dir.hpp"
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 
 using namespace txguard::policy;
 using namespace txguard::store;
@@ -28,8 +28,16 @@ using TempDir = txguard::test::TempDir;
 const LedgerKey kKey{"withdrawals/hourly", ScopeKey::make({.wallet = std::nullopt, .asset = "usdc", .destination = std::nullopt, .rule = std::nullopt, .requester = std::nullopt})};
 const SlidingWindow kWindow{kHour, 1000};
 
-std::unique_ptr<SqliteStateStore> open_ok(const std::string& path, SqliteOptions options = {}) {
-  auto store = SqliteStateStore::open(path, options);
+// Options with a lock timeout, and whether to run the integrity check at open.
+DatabaseOptions waiting(std::chrono::milliseconds lock_timeout, bool check_integrity) {
+  DatabaseOptions options;
+  options.lock_timeout = lock_timeout;
+  options.check_integrity = check_integrity;
+  return options;
+}
+
+std::unique_ptr<SqlStateStore> open_ok(const std::string& path, DatabaseOptions options = {}) {
+  auto store = SqlStateStore::open(path, options);
   if (!store) FAIL("open failed: " << store.error().message());
   return std::move(*store);
 }
@@ -137,13 +145,7 @@ TEST_CASE("extra work commits in the same transaction as the effects") {
   auto applied = store->transact(
       [](const StateView&) -> StateResult<Effects> { return Effects{Debit{kKey, 300, kT0}}; },
       [](Tx& tx) -> StateResult<void> {
-        sqlite3* db = dynamic_cast<SqliteTx&>(tx).db();
-        if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS log(x); INSERT INTO log VALUES (1)", nullptr, nullptr,
-                         nullptr) != SQLITE_OK) {
-          return std::unexpected(StateError{StateErrc::kIo, sqlite3_errmsg(db)});
-        }
-        CHECK(sqlite3_get_autocommit(db) == 0);  // still inside the transaction
-        return {};
+        return tx.connection().exec_script("CREATE TABLE IF NOT EXISTS log(x INTEGER); INSERT INTO log VALUES (1)");
       });
   REQUIRE(applied.has_value());
   CHECK(applied->size() == 1);
@@ -182,9 +184,10 @@ TEST_CASE("a failing batch step is rolled back alone; the steps around it commit
   steps.push_back(spend_step(100, &a));
   // Its effects are applied, then its extra work fails: both must vanish.
   steps.push_back(StateStore::Step{[](const StateView&, Tx& tx) -> StateResult<Effects> {
-                                     sqlite3* db = dynamic_cast<SqliteTx&>(tx).db();
-                                     sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS log(x); INSERT INTO log VALUES (2)",
-                                                  nullptr, nullptr, nullptr);
+                                     REQUIRE(tx.connection()
+                                                 .exec_script("CREATE TABLE IF NOT EXISTS log(x INTEGER); "
+                                                              "INSERT INTO log VALUES (2)")
+                                                 .has_value());
                                      return Effects{Debit{kKey, 500, kT0}};
                                    },
                                    [](Tx&) -> StateResult<void> {
@@ -207,7 +210,7 @@ TEST_CASE("a batch that cannot get the write lock runs no step and fails every o
   TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   auto holder = open_ok(path);
-  auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
+  auto waiter = open_ok(path, waiting(std::chrono::milliseconds(30), true));
   bool a = false;
   std::vector<StateStore::Step> steps{spend_step(1, &a)};
   StateResult<void> batch;
@@ -385,10 +388,10 @@ TEST_CASE("a file that is not a database is refused with a clear error") {
   TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   { std::ofstream(path) << std::string(8192, 'x'); }
-  auto store = SqliteStateStore::open(path);
+  auto store = SqlStateStore::open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == StateErrc::kCorrupt);
-  CHECK(store.error().message().find("not a txguard state database") != std::string::npos);
+  CHECK(store.error().message().find("not a txguard database") != std::string::npos);
 }
 
 TEST_CASE("a store whose header was overwritten is refused as corrupt") {
@@ -396,7 +399,7 @@ TEST_CASE("a store whose header was overwritten is refused as corrupt") {
   const std::string path = dir.file("state.db");
   { auto store = open_ok(path); REQUIRE(spend(*store, 1, kT0)); }
   write_bytes(path, 0, std::string(100, '\x5a'));
-  auto store = SqliteStateStore::open(path);
+  auto store = SqlStateStore::open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == StateErrc::kCorrupt);
 }
@@ -411,7 +414,7 @@ TEST_CASE("a store with a damaged page is refused as corrupt") {
   REQUIRE(std::filesystem::file_size(path) >= 3 * 4096);
   write_bytes(path, 4096 + 16, std::string(3000, '\xff'));  // inside page 2, past the page header
   write_bytes(path, 2 * 4096, std::string(16, '\x0d'));     // page 3's header
-  auto store = SqliteStateStore::open(path);
+  auto store = SqlStateStore::open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == StateErrc::kCorrupt);
 }
@@ -423,7 +426,7 @@ TEST_CASE("a SQLite database of another application is refused and left untouche
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "CREATE TABLE customers(name TEXT)", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
-  auto store = SqliteStateStore::open(path);
+  auto store = SqlStateStore::open(path);
   REQUIRE_FALSE(store.has_value());
   CHECK(store.error().code == StateErrc::kForeign);
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));  // journal mode was not changed
@@ -441,10 +444,10 @@ TEST_CASE("a database with another application_id or a newer schema is refused")
   REQUIRE(sqlite3_open(newer.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
-  auto a = SqliteStateStore::open(other);
+  auto a = SqlStateStore::open(other);
   REQUIRE_FALSE(a.has_value());
   CHECK(a.error().code == StateErrc::kForeign);
-  auto b = SqliteStateStore::open(newer);
+  auto b = SqlStateStore::open(newer);
   REQUIRE_FALSE(b.has_value());
   CHECK(b.error().code == StateErrc::kForeign);
   CHECK(b.error().detail.find("newer") != std::string::npos);
@@ -454,7 +457,7 @@ TEST_CASE("a connection that cannot get the write lock in time fails closed with
   TempDir dir{"txguard-state"};
   const std::string path = dir.file("state.db");
   auto holder = open_ok(path);
-  auto waiter = open_ok(path, SqliteOptions{std::chrono::milliseconds(30), true});
+  auto waiter = open_ok(path, waiting(std::chrono::milliseconds(30), true));
   bool inner_ran = false;
   StateResult<Effects> inner = Effects{};
   auto outer = holder->transact([&](const StateView&) -> StateResult<Effects> {
@@ -477,8 +480,8 @@ TEST_CASE("eight threads racing one window on one file never overshoot it and fi
   { auto create = open_ok(path); }
   constexpr int kThreads = 8;
   constexpr int kAttempts = 60;  // 8 x 60 x 5 = 2400 units demanded against a max of 1000
-  std::vector<std::unique_ptr<SqliteStateStore>> stores;
-  for (int i = 0; i < kThreads; ++i) stores.push_back(open_ok(path, SqliteOptions{std::chrono::seconds(30), false}));
+  std::vector<std::unique_ptr<SqlStateStore>> stores;
+  for (int i = 0; i < kThreads; ++i) stores.push_back(open_ok(path, waiting(std::chrono::seconds(30), false)));
   std::atomic<int> granted{0};
   std::atomic<int> errors{0};
   std::atomic<bool> go{false};

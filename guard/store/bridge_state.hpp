@@ -1,4 +1,4 @@
-// The bridge co-signer's state, in the same SQLite file and the same transactions as the decision log:
+// The bridge co-signer's state, in the same database and the same transactions as the decision log:
 // released deposits (once only), confirmed deposits and the supply totals they add up to, and
 // emergency pauses.
 //
@@ -12,17 +12,18 @@
 //       running totals (decimal strings) of the two above: the supply invariant reads them;
 //   bridge_pauses(scope PK, at_ms, by, reason)   scope: a route name, or "*" for everything.
 //
-// Thread safety: a BridgeStateStore is used by one thread at a time (the pipeline's sequencer); its
-// statements run on the connection it was given, inside the caller's transaction.
+// Thread safety: a writer BridgeStateStore is used by one thread at a time (the pipeline's sequencer);
+// its statements run on the connection it was given, inside the caller's transaction. A reader
+// (open_reader) serialises its callers on its own connection.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <sqlite3.h>
-
+#include "guard/store/sql.hpp"
 #include "policy/codec/bytes.hpp"
 #include "policy/codec/u256.hpp"
 #include "policy/state_view.hpp"
@@ -54,10 +55,11 @@ struct BridgePause {
 
 class BridgeStateStore {
  public:
-  /// Uses `db` (not owned): the pipeline's write connection.
-  explicit BridgeStateStore(sqlite3* db) : db_(db) {}
-  /// A read-only connection of its own (status pages), owned.
-  static policy::StateResult<std::unique_ptr<BridgeStateStore>> open_reader(const std::string& path);
+  /// Uses `connection` (not owned): the pipeline's write connection.
+  explicit BridgeStateStore(SqlConnection& connection) : c_(&connection) {}
+  /// A read-only connection of its own to `database` (status pages), owned.
+  static policy::StateResult<std::unique_ptr<BridgeStateStore>> open_reader(const std::string& database,
+                                                                            const DatabaseOptions& options = {});
   ~BridgeStateStore();
   BridgeStateStore(const BridgeStateStore&) = delete;
   BridgeStateStore& operator=(const BridgeStateStore&) = delete;
@@ -87,11 +89,12 @@ class BridgeStateStore {
   policy::StateResult<bool> unpause(const std::string& scope);
 
  private:
-  BridgeStateStore(sqlite3* db, bool owned) : db_(db), owned_(owned) {}
+  explicit BridgeStateStore(std::unique_ptr<SqlConnection> owned) : owned_(std::move(owned)), c_(owned_.get()) {}
   policy::StateResult<void> add_supply(const std::string& source_chain, const std::string& token,
                                        const codec::U256& deposited, const codec::U256& released, bool subtract);
-  sqlite3* db_;
-  bool owned_ = false;
+  std::unique_ptr<SqlConnection> owned_;
+  SqlConnection* c_;
+  std::recursive_mutex mutex_;  // a reader's callers; uncontended for the sequencer's writer
 };
 
 }  // namespace txguard::store

@@ -1,4 +1,4 @@
-// The decision log and the signing requests, in the same SQLite file as the velocity state, so that a
+// The decision log and the signing requests, in the same database as the velocity state, so that a
 // decision, its state effects and (when allowed) its signature commit in ONE transaction: nothing is
 // released that is not durably recorded, and no debit exists without its decision.
 //
@@ -26,14 +26,16 @@
 //     (chain, account, nonce) whose status is allowed, pending or approved (a partial UNIQUE index
 //     enforces it in the database as well as in the pipeline).
 //
-// Writer: used inside StateStore transactions on the store's own connection (SqliteTx); it caches its
-// prepared statements, so make one per connection. It keeps no state of its own between calls (the
-// last record's index and leaf are read from the table), so a rolled-back savepoint leaves nothing
-// stale behind. Reader: its own read-only connection (WAL readers see the last committed state and
-// never block the writer); thread-safe (serialised internally).
+// Backend-neutral (sql.hpp): the same statements on SQLite and PostgreSQL. On PostgreSQL several
+// replicas append to one log: every append runs inside a write transaction, which excludes every
+// other writer of the database, so the log stays one linear sequence whatever replica appended.
+//
+// Writer: used inside StateStore transactions on the store's own connection (Tx::connection()). It
+// keeps no state of its own between calls (the last record's index and leaf are read from the
+// table), so a rolled-back savepoint, or another replica's append, leaves nothing stale behind.
+// Reader: its own read-only connection (readers see the last committed state and never block the
+// writer); thread-safe (serialised internally).
 #pragma once
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <map>
@@ -45,7 +47,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "guard/store/sqlite_state_store.hpp"
+#include "guard/store/sql_state_store.hpp"
 #include "policy/codec/bytes.hpp"
 
 namespace txguard::store {
@@ -121,8 +123,8 @@ codec::Hash32 document_hash(std::string_view body);
 
 class DecisionLogWriter {
  public:
-  explicit DecisionLogWriter(sqlite3* db) : db_(db) {}
-  ~DecisionLogWriter();
+  /// Uses `connection` (not owned) inside the caller's write transaction.
+  explicit DecisionLogWriter(SqlConnection& connection) : c_(connection) {}
   DecisionLogWriter(const DecisionLogWriter&) = delete;
   DecisionLogWriter& operator=(const DecisionLogWriter&) = delete;
 
@@ -157,16 +159,14 @@ class DecisionLogWriter {
   StateResult<std::int64_t> pending_count();
 
  private:
-  StateResult<sqlite3_stmt*> prepare(const char* sql);
-  StateResult<std::vector<RequestRow>> rows(sqlite3_stmt* stmt);
-
-  sqlite3* db_;
-  std::map<const char*, sqlite3_stmt*> statements_;
+  SqlConnection& c_;
 };
 
 class DecisionLogReader {
  public:
-  static StateResult<std::unique_ptr<DecisionLogReader>> open(const std::string& path);
+  /// Opens `database` (a SQLite file path or a postgresql:// URL) for reading.
+  static StateResult<std::unique_ptr<DecisionLogReader>> open(const std::string& database,
+                                                              const DatabaseOptions& options = {});
   ~DecisionLogReader();
   DecisionLogReader(const DecisionLogReader&) = delete;
   DecisionLogReader& operator=(const DecisionLogReader&) = delete;
@@ -193,12 +193,12 @@ class DecisionLogReader {
   StateResult<std::vector<RequestRow>> requests(std::optional<RequestStatus> status, std::size_t limit);
 
  private:
-  explicit DecisionLogReader(sqlite3* db) : db_(db) {}
+  explicit DecisionLogReader(std::unique_ptr<SqlConnection> connection);
   StateResult<std::uint64_t> size_locked();
   template <typename T, typename F>
   StateResult<T> over_tree(std::uint64_t size, F&& compute);
   std::mutex mutex_;
-  sqlite3* db_;
+  std::unique_ptr<SqlConnection> c_;
 };
 
 }  // namespace txguard::store
