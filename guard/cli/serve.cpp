@@ -21,6 +21,7 @@
 #include "guard/service/config.hpp"
 #include "guard/service/pipeline.hpp"
 #include "guard/service/service.hpp"
+#include "guard/store/sql.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/document.hpp"
 #include "policy/prices.hpp"
@@ -82,31 +83,34 @@ class Logger {
 
 // The keystore passphrase from the configured file (one line, final newline dropped) or variable.
 // `taken`: passphrases already taken from the environment at start-up (two keys may name one variable).
+// `file_field` and `env_field` name the two fields in messages.
 std::expected<std::string, std::string> read_passphrase(const service::KeystoreConfig& k, const std::string& path,
-                                                        std::map<std::string, std::string>& taken) {
+                                                        std::map<std::string, std::string>& taken,
+                                                        const std::string& file_field = ".passphrase_file",
+                                                        const std::string& env_field = ".passphrase_env") {
   std::string out;
   if (k.passphrase_env) {
     // Read once and removed, its bytes overwritten where /proc/PID/environ shows them.
     if (!taken.contains(*k.passphrase_env)) {
       auto value = signers::take_environment_secret(*k.passphrase_env);
-      if (!value) return std::unexpected(path + ".passphrase_env: " + *k.passphrase_env + " is not set");
+      if (!value) return std::unexpected(path + env_field + ": " + *k.passphrase_env + " is not set");
       taken[*k.passphrase_env] = std::move(*value);
       signers::wipe(*value);
     }
     out = taken.at(*k.passphrase_env);
   } else {
     auto text = read_file(*k.passphrase_file);
-    if (!text) return std::unexpected(path + ".passphrase_file: " + *k.passphrase_file + ": " + text.error());
+    if (!text) return std::unexpected(path + file_field + ": " + *k.passphrase_file + ": " + text.error());
     out = std::move(*text);
     signers::wipe(*text);
     if (out.size() > kMaxSecretBytes) {
       signers::wipe(out);
-      return std::unexpected(path + ".passphrase_file: " + *k.passphrase_file + " is not a passphrase file (too large)");
+      return std::unexpected(path + file_field + ": " + *k.passphrase_file + " is not a passphrase file (too large)");
     }
     if (out.ends_with('\n')) out.pop_back();
     if (out.ends_with('\r')) out.pop_back();
   }
-  if (out.empty()) return std::unexpected(path + ": empty passphrase refused");
+  if (out.empty()) return std::unexpected(path + (k.passphrase_env ? env_field : file_field) + ": empty secret refused");
   return out;
 }
 
@@ -196,8 +200,11 @@ int run_serve(Args args) {
     check(config->keystore.passphrase_file, "$.keystore.passphrase_file");
     check(config->decision_log.key.file, "$.decision_log.key.file");
     check(config->decision_log.key.passphrase_file, "$.decision_log.key.passphrase_file");
-    check(config->database, "$.database");
-    for (const char* suffix : {"-wal", "-shm", "-journal"}) check(config->database + suffix, "$.database");
+    check(config->database_password_file, "$.database_password_file");
+    if (!store::is_postgres_url(config->database)) {
+      check(config->database, "$.database");
+      for (const char* suffix : {"-wal", "-shm", "-journal"}) check(config->database + suffix, "$.database");
+    }
     if (!exposed.empty()) {
       for (const auto& problem : exposed) std::fprintf(stderr, "%s: %s\n", config_path->c_str(), problem.c_str());
       return fail(kExitDataErr, *config_path + ": " + std::to_string(exposed.size()) + " file(s) open to group or others");
@@ -276,6 +283,15 @@ int run_serve(Args args) {
   // Database and pipeline.
   service::PipelineOptions popts;
   popts.database = config->database;
+  if (config->database_password_file || config->database_password_env) {
+    service::KeystoreConfig source;  // the same reading rules as a keystore passphrase
+    source.passphrase_file = config->database_password_file;
+    source.passphrase_env = config->database_password_env;
+    auto password = read_passphrase(source, "$", taken_env, ".database_password_file", ".database_password_env");
+    if (!password) return fail(kExitDataErr, password.error());
+    popts.database_password = std::move(*password);
+    signers::wipe(*password);
+  }
   popts.log_signer = *log_key;
   popts.head_every_records = config->decision_log.head_every_records;
   popts.head_every = std::chrono::seconds(config->decision_log.head_every_seconds);
@@ -338,7 +354,8 @@ int run_serve(Args args) {
   }
   (*svc)->set_ready(true);
   logger(LogLevel::kInfo, "policy " + set->policy.name + " " + codec::to_hex(set->policy.hash) + ", signer " +
-                              codec::to_checksum(signer->address()) + ", database " + config->database);
+                              codec::to_checksum(signer->address()) + ", database " +
+                              store::redact_database(config->database));
   std::fprintf(stderr, "txguard: listening on %s\n", url.c_str());
   std::fflush(stderr);
 

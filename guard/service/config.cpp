@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "guard/store/sql.hpp"
 #include "policy/codec/json_value.hpp"
 
 namespace txguard::service {
@@ -150,6 +151,26 @@ std::optional<codec::Hash32> client_cert_binding(Checker& c, const json& entry, 
 // Tokens cross the network in clear without TLS; a certificate can only be bound to a client when
 // client certificates are verified, and with required client certificates every client names its own
 // (a certificate from the CA must not carry any client's token).
+// "database": a SQLite file (relative to the config) or a postgresql:// URL, whose password comes
+// from database_password_file or database_password_env, never from the URL.
+void database_config(Checker& c, const json& root, Config& out) {
+  const auto url = c.string(root, "$", "database", false);
+  if (url && store::is_postgres_url(*url)) {
+    out.database = *url;
+    if (auto problem = store::postgres_url_problem(*url)) c.problem("$.database", *problem);
+    out.database_password_file = c.file(root, "$", "database_password_file", false);
+    out.database_password_env = c.string(root, "$", "database_password_env", false);
+    if (out.database_password_file && out.database_password_env) {
+      c.problem("$.database_password_file", "give at most one of database_password_file or database_password_env");
+    }
+    return;
+  }
+  out.database = c.file(root, "$", "database", true).value_or("");
+  for (const char* key : {"database_password_file", "database_password_env"}) {
+    if (root.contains(key)) c.problem(std::string("$.") + key, "only for a postgresql:// database");
+  }
+}
+
 void check_transport(Checker& c, const json& root, Config& out) {
   if (root.contains("insecure_plaintext")) {
     if (!root.at("insecure_plaintext").is_boolean()) c.problem("$.insecure_plaintext", "expected true or false");
@@ -267,8 +288,8 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   if (!root.is_object()) return std::unexpected(std::vector<std::string>{"$: expected a JSON object"});
   Checker c(dir);
   Config out;
-  c.only(root, "$", {"listen", "insecure_plaintext", "port_file", "tls", "clients", "policy", "prices", "shadow_policy", "database",
-                     "keystore", "decision_log", "upstream", "bridge", "limits", "threads", "log"});
+  c.only(root, "$", {"listen", "insecure_plaintext", "port_file", "tls", "clients", "policy", "prices", "shadow_policy",
+                     "database", "database_password_file", "database_password_env", "keystore", "decision_log", "upstream", "bridge", "limits", "threads", "log"});
 
   if (auto listen = c.string(root, "$", "listen", true)) parse_listen(c, *listen, out);
   out.port_file = c.file(root, "$", "port_file", false);
@@ -350,7 +371,7 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
 
   out.policy_file = c.file(root, "$", "policy", true).value_or("");
   out.prices_file = c.file(root, "$", "prices", false);
-  out.database = c.file(root, "$", "database", true).value_or("");
+  database_config(c, root, out);
 
   out.keystore = keystore_config(c, root, "$", "keystore");
   out.shadow_policy_file = c.file(root, "$", "shadow_policy", false);

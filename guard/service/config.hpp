@@ -19,7 +19,10 @@
 //                  "approver": "alice"}, ...],   // an approver client names the policy approver it is
 //     "policy": "policy.json",
 //     "prices": "prices.json",                // optional: overrides the policy's prices.file
-//     "database": "txguard.db",
+//     "database": "txguard.db",               // or "postgresql://txguard@db.example:5432/txguard?sslmode=
+//                                             // verify-full" (several replicas on one database); its
+//     "database_password_file": "db-pw",      // password from a file or a variable, never the URL
+//                                             // ("database_password_env": "NAME")
 //     "keystore": {"file": "guard.json", "passphrase_file": "pw"} // or "passphrase_env": "NAME"
 //     "decision_log": {"key": {"file": "log-key.json", "passphrase_file": "log-pw"}, // required: the
 //                      "head_every_records": 1000, "head_every_seconds": 60},      // tree-head key
@@ -135,7 +138,10 @@ struct Config {
   std::vector<ClientConfig> clients;
   std::string policy_file;
   std::optional<std::string> prices_file;
-  std::string database;
+  std::string database;  // a SQLite file path, or a postgresql:// URL (without a password)
+  /// The PostgreSQL password: a file (one line) or an environment variable (read once and removed).
+  std::optional<std::string> database_password_file;
+  std::optional<std::string> database_password_env;
   KeystoreConfig keystore;
   DecisionLogConfig decision_log;
   std::optional<std::string> shadow_policy_file;

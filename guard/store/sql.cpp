@@ -63,9 +63,73 @@ std::string redact_database(std::string_view database) {
   return out;
 }
 
+namespace {
+
+// The value of query parameter `name`, or nullopt.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    const std::size_t eq = param.find('=');
+    if (param.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool loopback_host(std::string_view host) {
+  // No host (the default Unix socket), a socket directory, or a loopback address.
+  return host.empty() || host.starts_with('/') || host.starts_with("%2F") || host.starts_with("%2f") ||
+         host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.");
+}
+
+}  // namespace
+
+std::optional<std::string> postgres_url_problem(std::string_view url) {
+  if (!is_postgres_url(url)) return std::string("not a postgresql:// URL");
+  std::string_view rest = url.substr(url.find("://") + 3);
+  const std::size_t q = rest.find('?');
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q + 1);
+  std::string_view authority = rest.substr(0, std::min(q, rest.find('/')));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    if (authority.substr(0, at).find(':') != std::string_view::npos) {
+      return std::string("the URL carries a password: remove it and give database_password_file or "
+                         "database_password_env instead (URLs end up in logs)");
+    }
+    authority = authority.substr(at + 1);
+  }
+  if (query_value(query, "password")) {
+    return std::string("the URL carries a password parameter: give database_password_file or database_password_env "
+                       "instead (URLs end up in logs)");
+  }
+  // Every host of a multi-host URL (host1:port,host2:port) must be local for plain connections.
+  bool local = true;
+  std::string_view hosts = authority;
+  if (auto h = query_value(query, "host")) hosts = *h;
+  while (true) {
+    const std::size_t comma = hosts.find(',');
+    std::string_view host = hosts.substr(0, comma);
+    if (!host.starts_with('[')) host = host.substr(0, host.find(':'));
+    else host = host.substr(0, host.find(']') + 1);
+    if (!loopback_host(host)) local = false;
+    if (comma == std::string_view::npos) break;
+    hosts = hosts.substr(comma + 1);
+  }
+  const auto sslmode = query_value(query, "sslmode");
+  if (!local && (!sslmode || (*sslmode != "verify-full" && *sslmode != "verify-ca"))) {
+    return std::string("a database off loopback needs sslmode=verify-full (or verify-ca) in the URL: without it a "
+                       "man in the middle reads every decision and can pose as the server");
+  }
+  return std::nullopt;
+}
+
 StateResult<std::unique_ptr<SqlConnection>> open_database(const std::string& database, const DatabaseOptions& options) {
   if (database.empty()) return std::unexpected(StateError{StateErrc::kIo, "no database configured"});
-  if (is_postgres_url(database)) return open_postgres(database, options);
+  if (is_postgres_url(database)) {
+    if (auto problem = postgres_url_problem(database)) return std::unexpected(StateError{StateErrc::kIo, *problem});
+    return open_postgres(database, options);
+  }
   return open_sqlite(database, options);
 }
 

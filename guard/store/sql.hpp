@@ -150,6 +150,12 @@ bool is_postgres_url(std::string_view database) noexcept;
 /// database_password_file / database_password_env instead): URLs end up in logs and status pages.
 StateResult<std::unique_ptr<SqlConnection>> open_database(const std::string& database, const DatabaseOptions& options);
 
+/// What is wrong with a PostgreSQL URL for a co-signer, or nullopt: a password in it (URLs end up in
+/// logs and process listings; the password belongs in a file or a variable), or a server off loopback
+/// without sslmode=verify-full or verify-ca (libpq's default, prefer, lets a man in the middle read
+/// every decision and impersonate the server).
+std::optional<std::string> postgres_url_problem(std::string_view url);
+
 /// `database` fit for a log line or an error: a PostgreSQL URL without user information or query
 /// parameters' values; a file path as it is.
 std::string redact_database(std::string_view database);
