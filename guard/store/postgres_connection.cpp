@@ -3,7 +3,7 @@
 
 #include <libpq-fe.h>
 
-#include <array>
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <limits>
@@ -30,6 +30,7 @@ constexpr std::int64_t kWriteLockKey = 0x5458475300000001;
 
 // pg_type.h is a server header (postgresql-server-dev); the OID of bytea is fixed in the catalog.
 constexpr Oid kByteaOid = 17;
+constexpr Oid kBoolOid = 16;
 
 // How much of a statement an error message quotes: enough to tell which statement failed.
 constexpr std::size_t kQuotedSqlChars = 80;
@@ -175,6 +176,13 @@ class PgRow final : public SqlRow {
   }
   std::optional<std::int64_t> integer(int column) const noexcept override {
     if (is_null(column)) return std::nullopt;
+    // A comparison or EXISTS is boolean on PostgreSQL and 0/1 on SQLite: read as 0/1 on both.
+    if (PQftype(result_, column) == kBoolOid) {
+      const std::string_view flag = view(column);
+      if (flag == "t") return 1;
+      if (flag == "f") return 0;
+      return std::nullopt;
+    }
     std::int64_t value = 0;
     if (!strict_int64(view(column), value)) return std::nullopt;
     return value;
@@ -254,7 +262,9 @@ class PostgresConnection final : public SqlConnection {
     // Every session setting the contract depends on, made again after every reconnect.
     std::string settings = "SET client_min_messages = warning; SET bytea_output = hex; ";
     settings += options_.durable ? "SET synchronous_commit = on; " : "SET synchronous_commit = off; ";
-    settings += "SET lock_timeout = '" + std::to_string(options_.lock_timeout.count()) + "ms'; ";
+    // lock_timeout 0 would mean "wait forever" on PostgreSQL: the shortest wait is 1 ms.
+    const auto lock_ms = std::max<std::chrono::milliseconds::rep>(options_.lock_timeout.count(), 1);
+    settings += "SET lock_timeout = '" + std::to_string(lock_ms) + "ms'; ";
     if (options_.read_only) settings += "SET default_transaction_read_only = on; ";
     PgResultPtr result(PQexec(conn_.get(), settings.c_str()));
     if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) return fail_with("configuring the PostgreSQL session", result.get());
@@ -503,9 +513,14 @@ StateResult<std::unique_ptr<SqlConnection>> open_postgres(std::string_view url, 
                 "database_password_file or database_password_env instead");
   }
 
-  // Defaults first, so that the URL's own connect_timeout or application_name win; the password last.
-  std::vector<const char*> keywords{"application_name", "connect_timeout", "dbname"};
-  std::vector<const char*> values{"txguard", "5", url_text.c_str()};
+  // Defaults first, so that the URL's own settings win; the password last. A database that vanishes
+  // from the network without closing the connection (a partition, a failover that leaves the old
+  // host silent) is noticed by TCP keepalives and tcp_user_timeout within about 15 s instead of the
+  // kernel's retransmission timeout of many minutes: the call fails kUnavailable and the next one
+  // reconnects.
+  std::vector<const char*> keywords{"application_name", "connect_timeout",     "keepalives",       "keepalives_idle",
+                                    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname"};
+  std::vector<const char*> values{"txguard", "5", "1", "10", "3", "2", "15000", url_text.c_str()};
   if (!options.password.empty()) {
     keywords.push_back("password");
     values.push_back(options.password.c_str());

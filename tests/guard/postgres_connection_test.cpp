@@ -229,6 +229,30 @@ TEST_CASE("statements written once run on PostgreSQL: numbered parameters, 64-bi
   CHECK(stopped.error().code == StateErrc::kCorrupt);
 }
 
+TEST_CASE("a statement prepared in a transaction that rolled back runs again, and a refused one is not cached") {
+  auto db = open_ok(PostgresServer::shared().create_database());
+  require_ok(db->exec_script(kSchema));
+  // Prepared statements belong to the session, not to the transaction that first ran them.
+  require_ok(db->begin_write());
+  require_ok(db->run("INSERT INTO items (id) VALUES (?1)", {std::int64_t{1}}));
+  db->rollback();
+  require_ok(db->run("INSERT INTO items (id) VALUES (?1)", {std::int64_t{1}}));
+  // A statement PostgreSQL refused to prepare fails the same way every time (no "does not exist").
+  for (int i = 0; i < 2; ++i) {
+    auto refused = db->run("SELECT missing FROM items WHERE id = ?1", {std::int64_t{1}});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == StateErrc::kIo);
+    CHECK(refused.error().message().find("\"missing\" does not exist") != std::string::npos);
+  }
+  // Comparisons and EXISTS are booleans on PostgreSQL; integer() reads them as 0/1 like SQLite.
+  require_ok(db->run("SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1), 1 = 2", {std::int64_t{1}},
+                     [](const SqlRow& row) -> StateResult<void> {
+                       CHECK(row.integer(0) == 1);
+                       CHECK(row.integer(1) == 0);
+                       return {};
+                     }));
+}
+
 TEST_CASE("a unique violation is kDuplicate and a savepoint rollback keeps the transaction usable") {
   auto db = open_ok(PostgresServer::shared().create_database());
   require_ok(db->exec_script(kSchema));
