@@ -19,18 +19,19 @@ constexpr std::size_t kPage = 4096;
 }  // namespace
 
 std::expected<ExportSummary, std::string> export_log(const std::string& database, const std::string& out_dir,
-                                                     const Progress& progress) {
-  if (!fs::exists(database)) return std::unexpected(database + ": no such database");
+                                                     const Progress& progress, const store::DatabaseOptions& options) {
+  const std::string named = store::redact_database(database);
+  if (!store::is_postgres_url(database) && !fs::exists(database)) return std::unexpected(named + ": no such database");
   std::error_code ec;
   if (fs::exists(out_dir) && !fs::is_empty(out_dir, ec)) return std::unexpected(out_dir + ": exists and is not empty");
   fs::create_directories(out_dir, ec);
   if (ec) return std::unexpected(out_dir + ": " + ec.message());
-  auto opened = store::DecisionLogReader::open(database);
-  if (!opened) return std::unexpected(database + ": " + opened.error().message());
+  auto opened = store::DecisionLogReader::open(database, options);
+  if (!opened) return std::unexpected(named + ": " + opened.error().message());
   store::DecisionLogReader& reader = **opened;
   // A log written by a txguard before the tamper-evident format has no leaves to export.
   auto size = reader.size();
-  if (!size) return std::unexpected(database + ": " + size.error().message());
+  if (!size) return std::unexpected(named + ": " + size.error().message());
 
   const fs::path dir(out_dir);
   const auto open_out = [&](std::string_view name) { return std::ofstream(dir / name, std::ios::binary | std::ios::trunc); };

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "guard/store/sql.hpp"
 #include "policy/codec/address.hpp"
 
 namespace txguard::audit {
@@ -39,10 +40,12 @@ struct ExportSummary {
   std::optional<codec::Address> log_key;  // the signer of the last head
 };
 
-/// Exports the log in `database` (a txguard SQLite file) to `out_dir`, which must not exist or be
-/// empty. Fails with one line saying what (nothing is left half-written under a name that looks
-/// complete: the manifest is written last).
+/// Exports the log in `database` (a txguard SQLite file or a postgresql:// URL; `options` carries the
+/// PostgreSQL password) to `out_dir`, which must not exist or be empty. Fails with one line saying
+/// what (nothing is left half-written under a name that looks complete: the manifest is written
+/// last).
 std::expected<ExportSummary, std::string> export_log(const std::string& database, const std::string& out_dir,
-                                                     const Progress& progress = {});
+                                                     const Progress& progress = {},
+                                                     const store::DatabaseOptions& options = {});
 
 }  // namespace txguard::audit

@@ -60,6 +60,11 @@ bool write_atomically(const std::string& path, const std::string& text);
 /// The whole file, or why it cannot be read ("cannot open: No such file or directory").
 std::expected<std::string, std::string> read_file(const std::string& path);
 
+/// The PostgreSQL password a configuration names (database_password_file, or database_password_env:
+/// read once and removed from the environment); "" when it names none. Errors name the field.
+std::expected<std::string, std::string> read_database_password(const std::optional<std::string>& file,
+                                                               const std::optional<std::string>& env);
+
 /// The texts a policy was loaded from: the policy file and every file it read, by the path as written.
 struct PolicyTexts {
   std::string policy;

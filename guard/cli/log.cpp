@@ -98,6 +98,7 @@ class ProgressBar {
 
 int run_export(Args args) {
   std::optional<std::string> config_path, database, out;
+  store::DatabaseOptions database_options;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::optional<std::string>* target = nullptr;
     if (args[i] == "--config") target = &config_path;
@@ -123,6 +124,12 @@ int run_export(Args args) {
       return kExitDataErr;
     }
     database = config->database;
+    auto password = read_database_password(config->database_password_file, config->database_password_env);
+    if (!password) {
+      std::fprintf(stderr, "txguard log export: %s: %s\n", config_path->c_str(), password.error().c_str());
+      return kExitDataErr;
+    }
+    database_options.password = std::move(*password);
   }
   std::error_code ec;
   if (fs::exists(*out) && !fs::is_empty(*out, ec)) {
@@ -130,11 +137,11 @@ int run_export(Args args) {
     return kExitCantCreate;
   }
   ProgressBar bar("export");
-  auto summary = audit::export_log(*database, *out, bar.callback());
+  auto summary = audit::export_log(*database, *out, bar.callback(), database_options);
   bar.finish();
   if (!summary) {
     std::fprintf(stderr, "txguard log export: %s\n", summary.error().c_str());
-    return fs::exists(*database) ? kExitSoftware : kExitNoInput;
+    return store::is_postgres_url(*database) || fs::exists(*database) ? kExitSoftware : kExitNoInput;
   }
   std::printf("exported %llu records, %llu tree heads, %llu documents to %s\n",
               static_cast<unsigned long long>(summary->records), static_cast<unsigned long long>(summary->heads),

@@ -114,6 +114,22 @@ std::expected<std::string, std::string> read_passphrase(const service::KeystoreC
   return out;
 }
 
+}  // namespace
+
+std::expected<std::string, std::string> read_database_password(const std::optional<std::string>& file,
+                                                               const std::optional<std::string>& env) {
+  if (!file && !env) return std::string();
+  service::KeystoreConfig source;  // the same reading rules as a keystore passphrase
+  source.passphrase_file = file;
+  source.passphrase_env = env;
+  std::map<std::string, std::string> taken;
+  auto password = read_passphrase(source, "$", taken, ".database_password_file", ".database_password_env");
+  for (auto& [name, value] : taken) signers::wipe(value);
+  return password;
+}
+
+namespace {
+
 // A key, passphrase or database file that group or others can read (or write) stops start-up: the
 // co-signing key is only as safe as its keystore's passphrase, and the database holds every decision.
 std::optional<std::string> exposed_file(const std::string& path, const std::string& field) {
@@ -283,11 +299,8 @@ int run_serve(Args args) {
   // Database and pipeline.
   service::PipelineOptions popts;
   popts.database = config->database;
-  if (config->database_password_file || config->database_password_env) {
-    service::KeystoreConfig source;  // the same reading rules as a keystore passphrase
-    source.passphrase_file = config->database_password_file;
-    source.passphrase_env = config->database_password_env;
-    auto password = read_passphrase(source, "$", taken_env, ".database_password_file", ".database_password_env");
+  {
+    auto password = read_database_password(config->database_password_file, config->database_password_env);
     if (!password) return fail(kExitDataErr, password.error());
     popts.database_password = std::move(*password);
     signers::wipe(*password);

@@ -24,6 +24,7 @@
 #include "policy/codec/safe.hpp"
 #include "policy/codec/secp256k1.hpp"
 #include "signers/keystore.hpp"
+#include "tests/support/test_database.hpp"
 #include "tests/support/accounts.hpp"
 #include "tests/support/builders.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -98,6 +99,7 @@ std::shared_ptr<signers::KeystoreSigner> signer_of(const char* k) {
 // A guard whose log the tests audit.
 struct Guard {
   TempDir dir{"txguard-audit"};
+  txguard::test::TestDatabase db = txguard::test::test_database(dir);
   std::atomic<policy::TimeMs> now{kT0};
   std::unique_ptr<Pipeline> pipeline;
 
@@ -105,7 +107,8 @@ struct Guard {
     auto set = service::build_policy_set(sources("20000", large_hold), std::nullopt);
     REQUIRE(set.has_value());
     service::PipelineOptions options;
-    options.database = database();
+    options.database = db.name;
+    options.database_password = db.password;
     options.clock = [this] { return now.load(); };
     options.log_signer = signer_of(kLogKey);
     options.head_every_records = 3;
@@ -113,7 +116,6 @@ struct Guard {
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
     pipeline = std::move(*p);
   }
-  std::string database() const { return (dir.path / "txguard.db").string(); }
 
   service::Outcome sign(const json& body, const std::string& requester = "ops") {
     auto request = service::decode_safe_request(body.dump(), pipeline->policy().policy, requester);
@@ -181,7 +183,7 @@ void make_log(AuditedLog& log) {
     expect(g.sign(usdc_body(kOther, 3000, 0)), service::Status::kDenied);  // nonce 0 is taken
     g.pipeline->record_refusal(json{{"reason", "unknown-token"}, {"peer", "127.0.0.1:9"}});
     g.pipeline->stop();
-    auto exported = audit::export_log(g.database(), (log.exports.path / "export").string());
+    auto exported = audit::export_log(g.db.name, (log.exports.path / "export").string(), {}, g.db.options());
     REQUIRE_MESSAGE(exported.has_value(), (exported ? "" : exported.error()));
     CHECK(exported->heads >= 4);
     CHECK(exported->log_key == *codec::address_of(key(kLogKey)));
@@ -270,7 +272,7 @@ TEST_CASE("audit: holds released by time (after a delay, by time alone) replay e
     CHECK(again.status == service::Status::kApproved);
     CHECK(again.signature.has_value());
     g.pipeline->stop();
-    REQUIRE(audit::export_log(g.database(), (exports.path / "export").string()).has_value());
+    REQUIRE(audit::export_log(g.db.name, (exports.path / "export").string(), {}, g.db.options()).has_value());
   }
   auto report = audit::replay_export((exports.path / "export").string(), {});
   REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));
@@ -329,7 +331,7 @@ TEST_CASE("audit: messages refused as a possible Safe hash and SafeTx typed data
     const auto eip1271 = submit(service::typed_data_request(safe_message, policy, "ops", guard, 1));
     CHECK(eip1271.reason_codes == std::vector<std::string>{"message-is-a-hash"});
     g.pipeline->stop();
-    REQUIRE(audit::export_log(g.database(), (exports.path / "export").string()).has_value());
+    REQUIRE(audit::export_log(g.db.name, (exports.path / "export").string(), {}, g.db.options()).has_value());
   }
   auto report = audit::replay_export((exports.path / "export").string(), {});
   REQUIRE_MESSAGE(report.has_value(), (report ? "" : report.error()));

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_database.hpp"
 
 #include "guard/store/decision_log.hpp"
 
@@ -27,7 +28,8 @@ store::RequestRow live_row(const std::string& id, std::uint8_t key_byte, const s
 
 TEST_CASE("the claim index refuses a second live row at one (chain, account, nonce) instead of replacing the first") {
   test::TempDir dir("txguard-claims");
-  auto db = store::open_database(dir.file("log.db"), {});
+  const auto target = test::test_database(dir, "log.db");
+  auto db = store::open_database(target.name, target.options());
   REQUIRE(db.has_value());
   {
     store::DecisionLogWriter w(**db);

@@ -3,6 +3,7 @@
 // head last, and nothing of a job released unless its batch committed.
 #include <doctest/doctest.h>
 
+#include "tests/support/test_database.hpp"
 #include "tests/support/accounts.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -53,7 +54,9 @@ struct Stages {
     auto set = service::build_policy_set(service::PolicySources{policy_doc().dump(), {}, std::nullopt}, std::nullopt);
     REQUIRE(set.has_value());
     service::PipelineOptions options;
-    options.database = (dir.path / "txguard.db").string();
+    const auto db = test::test_database(dir);
+    options.database = db.name;
+    options.database_password = db.password;
     options.sequencer = false;
     options.log_signer = signer_of(test::kCarolKey);  // the log key: any key but the co-signer's
     options.head_every_records = 1;

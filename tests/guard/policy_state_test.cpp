@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include "tests/support/test_database.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/builders.hpp"
 
@@ -126,8 +127,8 @@ DatabaseOptions waiting(std::chrono::milliseconds lock_timeout, bool check_integ
   return options;
 }
 
-std::unique_ptr<SqlStateStore> open_ok(const std::string& path, DatabaseOptions options = {}) {
-  auto store = SqlStateStore::open(path, options);
+std::unique_ptr<SqlStateStore> open_ok(const txguard::test::TestDatabase& db, DatabaseOptions options = {}) {
+  auto store = SqlStateStore::open(db.name, db.options(options));
   if (!store) FAIL("open failed: " << store.error().message());
   return std::move(*store);
 }
@@ -238,7 +239,8 @@ TEST_SUITE("policy with a SQLite state store") {
 TEST_CASE("a large withdrawal split into many small ones stops at the daily window") {
   const Policy policy = load(policy_doc());
   TempDir dir{"txguard-policy-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = txguard::test::test_database(dir, "state.db");
+  auto store = open_ok(state_db);
 
   // 20 x 9,000 USD to 20 different destinations, 10 minutes apart: 180,000 asked, 100,000 allowed.
   int allowed = 0;
@@ -281,7 +283,7 @@ TEST_CASE("a large withdrawal split into many small ones stops at the daily wind
 TEST_CASE("eight threads racing one window on one SQLite file never overshoot it") {
   const Policy policy = load(policy_doc());
   TempDir dir{"txguard-policy-state"};
-  const std::string path = dir.file("state.db");
+  const txguard::test::TestDatabase path = txguard::test::test_database(dir, "state.db");
   { auto create = open_ok(path); }
   constexpr int kThreads = 8;
   constexpr int kRequests = 50;  // 8 x 50 x 1,000 USD = 400,000 USD asked against 100,000
@@ -392,7 +394,8 @@ TEST_CASE("eight threads racing one window on one SQLite file never overshoot it
 TEST_CASE("a denied request consumes nothing from the store") {
   const Policy policy = load(policy_doc());
   TempDir dir{"txguard-policy-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = txguard::test::test_database(dir, "state.db");
+  auto store = open_ok(state_db);
 
   // Denied by a rule: no limit is even read, nothing is written.
   const Decision sanctioned = judged(*store, policy, usdc_to(kSanctioned, usd(1'000)), kT0, "sanctioned");
@@ -446,7 +449,8 @@ TEST_CASE("a held request reserves its amount until approved or released") {
 
   // The hold threshold: 50,000 USD is allowed (a debit), one base unit more is held (a reservation).
   {
-    auto store = open_ok(dir.file("threshold.db"));
+    const auto threshold_db = txguard::test::test_database(dir, "threshold.db");
+    auto store = open_ok(threshold_db);
     const Decision above = judged(*store, policy, usdc_to(kCustomer, usd(50'000) + 1), kT0, "above");
     const std::string id = check_reserved(above, usd(50'000) + 1, kT0);
     REQUIRE(store->release_reservation(id, kT0 + 1).has_value());
@@ -455,7 +459,9 @@ TEST_CASE("a held request reserves its amount until approved or released") {
     CHECK(at.rule == "withdrawals");
   }
 
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = txguard::test::test_database(dir, "state.db");
+
+  auto store = open_ok(state_db);
   // A held request's reservation counts against the window for a following allowed request.
   const std::string first = check_reserved(judged(*store, policy, usdc_to(kCustomer, usd(60'000)), kT0, "h-1"),
                                            usd(60'000), kT0);

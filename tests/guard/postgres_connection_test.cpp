@@ -417,9 +417,11 @@ TEST_CASE("a connection cut by pg_terminate_backend fails kUnavailable, and the 
 }
 
 TEST_CASE("a server restart fails the connection closed, and it serves again without a restart of txguard") {
-  auto& server = PostgresServer::shared();
+  // A server of its own: stopping the shared one would fail the tests running beside this one.
+  auto own = PostgresServer::own();
+  PostgresServer& server = *own;
   const std::string url = server.create_database();
-  auto db = open_ok(url);
+  auto db = open_ok(url, options_for(server));
   require_ok(db->exec_script(kSchema));
   require_ok(db->begin_write());
   require_ok(db->run("INSERT INTO items (id) VALUES (?1)", {std::int64_t{1}}));

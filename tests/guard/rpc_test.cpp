@@ -30,6 +30,7 @@
 #include "policy/codec/transaction.hpp"
 #include "policy/codec/u256.hpp"
 #include "signers/keystore.hpp"
+#include "tests/support/test_database.hpp"
 #include "tests/support/policy_sets.hpp"
 #include "tests/support/accounts.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -153,7 +154,9 @@ struct Guard {
     REQUIRE(s.has_value());
     signer = std::make_shared<signers::KeystoreSigner>(std::move(*s));
     PipelineOptions options;
-    options.database = (dir.path / "txguard.db").string();
+    const auto db = test::test_database(dir);
+    options.database = db.name;
+    options.database_password = db.password;
     options.clock = [this] { return now.load(); };
     auto p = Pipeline::start(options, test::policy_set_of(policy_doc()), signer);
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
@@ -465,7 +468,9 @@ TEST_SUITE("rpc") {
     auto s = signers::KeystoreSigner::from_key(test::key(test::kGuardKey));
     REQUIRE(s.has_value());
     PipelineOptions options;
-    options.database = (dir.path / "txguard.db").string();
+    const auto db = test::test_database(dir);
+    options.database = db.name;
+    options.database_password = db.password;
     auto p = Pipeline::start(options, test::policy_set_of(policy_doc()), std::make_shared<signers::KeystoreSigner>(std::move(*s)));
     REQUIRE(p.has_value());
     auto created = Service::create(so, **p);

@@ -6,9 +6,9 @@
 // signature only after a quorum of EIP-712 approvals; refusals are recorded; nothing is released when
 // the database cannot commit.
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
+#include "tests/support/test_database.hpp"
 #include "tests/support/accounts.hpp"
 #include "tests/support/builders.hpp"
 #include "tests/support/policy_sets.hpp"
@@ -124,6 +124,7 @@ struct Answer {
 // A whole guard: pipeline + service on a temporary database, a fixed clock the test moves.
 struct Guard {
   TempDir dir{"txguard-service"};
+  test::TestDatabase db = test::test_database(dir);
   std::atomic<TimeMs> now{kT0};
   std::shared_ptr<signers::KeystoreSigner> signer;
   std::unique_ptr<Pipeline> pipeline;
@@ -141,7 +142,8 @@ struct Guard {
   void open(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
     auto set = policy_set_of(doc);
     PipelineOptions options;
-    options.database = database();
+    options.database = db.name;
+    options.database_password = db.password;
     options.clock = [this] { return now.load(); };
     options.lock_timeout = lock_timeout;
     auto p = Pipeline::start(options, set, signer);
@@ -187,8 +189,6 @@ struct Guard {
     pipeline.reset();
     open();
   }
-
-  std::string database() const { return (dir.path / "txguard.db").string(); }
 
   Answer call(const std::string& method, const std::string& target, const std::string& body,
               std::optional<std::string> client = "ops") {
@@ -904,15 +904,15 @@ TEST_SUITE("service") {
 
   TEST_CASE("nothing is released when the decision cannot be committed: the request answers 503") {
     Guard g(std::chrono::milliseconds{50});
-    sqlite3* other = nullptr;
-    REQUIRE(sqlite3_open(g.database().c_str(), &other) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    // Another writer holds the database's write lock (on PostgreSQL: the writers' advisory lock).
+    auto other = store::open_database(g.db.name, g.db.options());
+    REQUIRE(other.has_value());
+    REQUIRE((*other)->begin_write().has_value());
     const json body = usdc_body(kCustomer, 5, 0);
     const Answer blocked = g.cosign(body);
     CHECK(blocked.status == 503);
     CHECK_FALSE(blocked.body.contains("signature"));
-    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(other);
+    (*other)->rollback();
     // Nothing of it was kept: the same request is judged anew, debited once.
     CHECK(g.cosign(body).status == 200);
     CHECK(daily_used(g) == "5000000");
@@ -1192,6 +1192,7 @@ namespace {
 // the server drives it: the header judged first (authorize_header), then handle() with the body.
 struct FrontDoor {
   TempDir dir{"txguard-front-door"};
+  test::TestDatabase db = test::test_database(dir);
   std::atomic<TimeMs> now{kT0};
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Service> service;
@@ -1202,7 +1203,8 @@ struct FrontDoor {
     REQUIRE(s.has_value());
     auto set = policy_set_of(policy_doc());
     PipelineOptions po;
-    po.database = database();
+    po.database = db.name;
+    po.database_password = db.password;
     po.clock = [this] { return now.load(); };
     ServiceOptions so;
     for (const auto& [name, role] : std::vector<std::pair<std::string, Role>>{
@@ -1223,8 +1225,6 @@ struct FrontDoor {
     service = std::move(*created);
     service->set_ready(true);
   }
-
-  std::string database() const { return (dir.path / "txguard.db").string(); }
 
   /// Sends a request from `peer`, with the token of `client` and a verified client certificate of
   /// fingerprint `cert`; the answer arrives in the future.
@@ -1366,9 +1366,9 @@ TEST_SUITE("service: front door") {
       po.lock_timeout = std::chrono::milliseconds{10'000};
     });
     // Hold the write lock: the sequencer's first batch waits on it, and the queue behind it fills.
-    sqlite3* other = nullptr;
-    REQUIRE(sqlite3_open(d.database().c_str(), &other) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    auto other = store::open_database(d.db.name, d.db.options());
+    REQUIRE(other.has_value());
+    REQUIRE((*other)->begin_write().has_value());
     // The first request is taken by the sequencer, whose batch then waits for the lock; of the next
     // five, two wait in the queue and the rest find it full.
     std::vector<std::future<http::Response>> answers;
@@ -1392,8 +1392,7 @@ TEST_SUITE("service: front door") {
     // A refusal meanwhile finds no room for its own record (refusals get half the queue): it is
     // answered as usual and counted into its address's summary.
     CHECK(d.call("GET", "/v1/holds", "", std::nullopt, "192.0.2.44:1").status == 401);
-    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(other);
+    (*other)->rollback();
     for (auto& f : answers) {
       if (f.valid()) CHECK(f.get().status == 200);
     }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_database.hpp"
 #include "guard/store/sql_state_store.hpp"
 
 using namespace txguard::policy;
@@ -24,6 +25,8 @@ constexpr TimeMs kHour = 3'600'000;
 constexpr TimeMs kDay = 24 * kHour;
 
 using TempDir = txguard::test::TempDir;
+using txguard::test::test_database;
+using txguard::test::TestDatabase;
 
 const LedgerKey kKey{"withdrawals/hourly", ScopeKey::make({.wallet = std::nullopt, .asset = "usdc", .destination = std::nullopt, .rule = std::nullopt, .requester = std::nullopt})};
 const SlidingWindow kWindow{kHour, 1000};
@@ -36,11 +39,13 @@ DatabaseOptions waiting(std::chrono::milliseconds lock_timeout, bool check_integ
   return options;
 }
 
-std::unique_ptr<SqlStateStore> open_ok(const std::string& path, DatabaseOptions options = {}) {
-  auto store = SqlStateStore::open(path, options);
+std::unique_ptr<SqlStateStore> open_ok(const TestDatabase& db, DatabaseOptions options = {}) {
+  auto store = SqlStateStore::open(db.name, db.options(options));
   if (!store) FAIL("open failed: " << store.error().message());
   return std::move(*store);
 }
+// A SQLite file named directly (the tests about files).
+std::unique_ptr<SqlStateStore> open_ok(const std::string& path) { return open_ok(TestDatabase{path, ""}); }
 
 // One evaluation: check the window and apply the debit when it fits. Returns whether it was allowed.
 bool spend(StateStore& store, const U256& amount, TimeMs at, const std::optional<ReserveAs>& reserve = std::nullopt) {
@@ -81,7 +86,8 @@ TEST_SUITE("sqlite_state_store") {
 
 TEST_CASE("an amount equal to the headroom is debited and one unit more is refused") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 400, kT0));
   CHECK_FALSE(spend(*store, 601, kT0 + 1));
   CHECK(spend(*store, 600, kT0 + 1));
@@ -91,7 +97,8 @@ TEST_CASE("an amount equal to the headroom is debited and one unit more is refus
 
 TEST_CASE("a debit stops counting at exactly the window duration, not one ms before") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 1000, kT0));
   CHECK_FALSE(spend(*store, 1, kT0 + kHour - 1));
   CHECK(spend(*store, 1000, kT0 + kHour));
@@ -99,14 +106,15 @@ TEST_CASE("a debit stops counting at exactly the window duration, not one ms bef
 
 TEST_CASE("denied requests consume nothing in the store") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   for (int i = 0; i < 10; ++i) CHECK_FALSE(spend(*store, 1001, kT0 + i));
   CHECK(used(*store, kT0 + 10) == 0);
 }
 
 TEST_CASE("the state survives close and reopen") {
   TempDir dir{"txguard-state"};
-  const std::string path = dir.file("state.db");
+  const TestDatabase path = test_database(dir, "state.db");
   {
     auto store = open_ok(path);
     REQUIRE(spend(*store, 700, kT0));
@@ -121,7 +129,8 @@ TEST_CASE("the state survives close and reopen") {
 
 TEST_CASE("a body error or an extra-work error rolls the effects back") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   auto body_fails = store->transact([](const StateView&) -> StateResult<Effects> {
     return std::unexpected(StateError{StateErrc::kInvalidLimit, "bad"});
   });
@@ -141,7 +150,8 @@ TEST_CASE("a body error or an extra-work error rolls the effects back") {
 
 TEST_CASE("extra work commits in the same transaction as the effects") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   auto applied = store->transact(
       [](const StateView&) -> StateResult<Effects> { return Effects{Debit{kKey, 300, kT0}}; },
       [](Tx& tx) -> StateResult<void> {
@@ -165,7 +175,8 @@ StateStore::Step spend_step(const U256& amount, bool* allowed) {
 
 TEST_CASE("a batch step sees the effects of the steps before it, so a batch never overshoots a window") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   bool a = false, b = false, c = false;
   std::vector<StateStore::Step> steps{spend_step(600, &a), spend_step(400, &b), spend_step(1, &c)};
   REQUIRE(store->transact_batch(steps).has_value());
@@ -178,7 +189,8 @@ TEST_CASE("a batch step sees the effects of the steps before it, so a batch neve
 
 TEST_CASE("a failing batch step is rolled back alone; the steps around it commit") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   bool a = false, c = false;
   std::vector<StateStore::Step> steps;
   steps.push_back(spend_step(100, &a));
@@ -208,7 +220,7 @@ TEST_CASE("a failing batch step is rolled back alone; the steps around it commit
 
 TEST_CASE("a batch that cannot get the write lock runs no step and fails every one") {
   TempDir dir{"txguard-state"};
-  const std::string path = dir.file("state.db");
+  const TestDatabase path = test_database(dir, "state.db");
   auto holder = open_ok(path);
   auto waiter = open_ok(path, waiting(std::chrono::milliseconds(30), true));
   bool a = false;
@@ -229,7 +241,8 @@ TEST_CASE("a batch that cannot get the write lock runs no step and fails every o
 
 TEST_CASE("reservations count while pending and stop counting when released") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
   CHECK_FALSE(spend(*store, 201, kT0 + 1));
   REQUIRE(store->release_reservation("held-1", kT0 + 2).has_value());
@@ -238,7 +251,8 @@ TEST_CASE("reservations count while pending and stop counting when released") {
 
 TEST_CASE("a committed reservation becomes a debit at its original time") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 800, kT0, ReserveAs{"held-1", kT0 + kHour}));
   REQUIRE(store->commit_reservation("held-1").has_value());
   CHECK(used(*store, kT0 + kHour - 1) == 800);
@@ -247,7 +261,8 @@ TEST_CASE("a committed reservation becomes a debit at its original time") {
 
 TEST_CASE("unknown or already settled reservations are refused") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   auto unknown = store->commit_reservation("nope");
   REQUIRE_FALSE(unknown.has_value());
   CHECK(unknown.error().code == StateErrc::kNotFound);
@@ -261,7 +276,8 @@ TEST_CASE("unknown or already settled reservations are refused") {
 
 TEST_CASE("a duplicate reservation id aborts the transaction and applies nothing") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 10, kT0, ReserveAs{"held-1", kT0 + kHour}));
   auto dup = store->transact([](const StateView&) -> StateResult<Effects> {
     return Effects{Debit{kKey, 500, kT0}, Reserve{"held-1", kKey, ReservationKind::kWindow, 20, kT0, kT0 + 1}};
@@ -273,7 +289,8 @@ TEST_CASE("a duplicate reservation id aborts the transaction and applies nothing
 
 TEST_CASE("expired reservations are released at their expiry and not before") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 300, kT0, ReserveAs{"a", kT0 + 100}));
   REQUIRE(spend(*store, 300, kT0, ReserveAs{"b", kT0 + 200}));
   auto none = store->expire_reservations(kT0 + 99);
@@ -287,7 +304,8 @@ TEST_CASE("expired reservations are released at their expiry and not before") {
 
 TEST_CASE("a released bucket reservation refunds its tokens in the store") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   const TokenBucket bucket{100, 0};
   auto take = [&](const U256& amount, TimeMs at, std::optional<ReserveAs> reserve) {
     bool allowed = false;
@@ -309,7 +327,8 @@ TEST_CASE("a released bucket reservation refunds its tokens in the store") {
 
 TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   REQUIRE(spend(*store, 100, kT0 - 2 * kDay));
   REQUIRE(spend(*store, 100, kT0 - kDay));
   REQUIRE(spend(*store, 100, kT0 - kDay + 1));
@@ -326,7 +345,8 @@ TEST_CASE("pruning deletes debits at or before the cutoff and keeps newer ones")
 
 TEST_CASE("the per-minute window sum equals a row-by-row sum at every window start") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   // Debits on and around minute boundaries, before and after 1970, with a few large amounts.
   std::vector<std::pair<TimeMs, U256>> debits;
   std::uint64_t x = 12345;
@@ -364,7 +384,8 @@ TEST_CASE("the per-minute window sum equals a row-by-row sum at every window sta
 
 TEST_CASE("after pruning, windows starting at the cutoff or later are still exact") {
   TempDir dir{"txguard-state"};
-  auto store = open_ok(dir.file("state.db"));
+  const auto state_db = test_database(dir, "state.db");
+  auto store = open_ok(state_db);
   Effects all;
   for (TimeMs at = kT0; at < kT0 + 10 * 60'000; at += 7'000) all.emplace_back(Debit{kKey, U256(1), at});
   REQUIRE(store->transact([&](const StateView&) -> StateResult<Effects> { return all; }).has_value());
@@ -455,7 +476,7 @@ TEST_CASE("a database with another application_id or a newer schema is refused")
 
 TEST_CASE("a connection that cannot get the write lock in time fails closed without running its body") {
   TempDir dir{"txguard-state"};
-  const std::string path = dir.file("state.db");
+  const TestDatabase path = test_database(dir, "state.db");
   auto holder = open_ok(path);
   auto waiter = open_ok(path, waiting(std::chrono::milliseconds(30), true));
   bool inner_ran = false;
@@ -474,9 +495,9 @@ TEST_CASE("a connection that cannot get the write lock in time fails closed with
   CHECK(used(*holder, kT0) == 0);
 }
 
-TEST_CASE("eight threads racing one window on one file never overshoot it and fill it exactly") {
+TEST_CASE("eight threads racing one window on one database never overshoot it and fill it exactly") {
   TempDir dir{"txguard-state"};
-  const std::string path = dir.file("state.db");
+  const TestDatabase path = test_database(dir, "state.db");
   { auto create = open_ok(path); }
   constexpr int kThreads = 8;
   constexpr int kAttempts = 60;  // 8 x 60 x 5 = 2400 units demanded against a max of 1000

@@ -3,6 +3,12 @@
 // when the test process exits. One server per test process, started on first use (about a second);
 // each test takes its own database (create_database), so tests never see each other's rows.
 //
+// Under ctest every test case is a process of its own: the guard-pg/ tests share one server that the
+// fixture test postgres/start_test_server starts (tests/tools/test_postgres.sh) and
+// postgres/stop_test_server stops; TXGUARD_TEST_POSTGRES names its description file, and shared()
+// then attaches to it instead of starting one. Tests that stop or restart a server take their own
+// (own()), so they never disturb the tests running beside them.
+//
 // Runs as root too (CI containers): initdb refuses root, so the directory is handed to the `postgres`
 // account and initdb/pg_ctl run under `runuser -u postgres --`. The server binaries are looked up in
 // $TXGUARD_POSTGRES_BIN, then /usr/lib/postgresql/15/bin (Debian's postgresql-15, installed by
@@ -25,6 +31,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -38,14 +45,18 @@ class PostgresServer {
  public:
   /// The process's server, started on first use; a server that cannot start fails the calling test.
   static PostgresServer& shared() {
-    static PostgresServer server;
+    static PostgresServer server(std::getenv("TXGUARD_TEST_POSTGRES"));
     return server;
   }
+  /// A server of the caller's own (started now, stopped when it goes): for tests that stop, restart
+  /// or otherwise disturb the server.
+  static std::unique_ptr<PostgresServer> own() { return std::unique_ptr<PostgresServer>(new PostgresServer(nullptr)); }
 
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   ~PostgresServer() {
+    if (attached_) return;  // the fixture's server: postgres/stop_test_server stops it
     // Immediate: the data is thrown away with the directory.
     if (running_) run({pg_ctl(), "stop", "-m", "immediate", "-w", "-D", data_dir()});
     std::error_code ignored;
@@ -54,9 +65,15 @@ class PostgresServer {
 
   /// A new, empty database owned by user(); its URL (no password: pass password() separately).
   std::string create_database() {
-    const std::string name = "txguard_test_" + std::to_string(++databases_);
+    // Unique across the processes that share an attached server.
+    const std::string name = "txguard_test_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
     admin("CREATE DATABASE " + name);
     return url(name);
+  }
+  /// Drops a database of create_database(), ending its sessions first; errors are ignored (a test
+  /// that stopped the server has nothing to drop).
+  void drop_database(const std::string& database_url) noexcept {
+    try_admin("DROP DATABASE IF EXISTS " + database_name(database_url) + " WITH (FORCE)");
   }
 
   std::string url(const std::string& database) const {
@@ -78,12 +95,14 @@ class PostgresServer {
 
   /// pg_ctl restart -m fast: every connection is closed, the server comes back on the same port.
   void restart() {
+    REQUIRE_MESSAGE(!attached_, "restart a server of your own (PostgresServer::own()), not the shared one");
     REQUIRE_MESSAGE(run({pg_ctl(), "restart", "-m", "fast", "-w", "-t", "30", "-D", data_dir(), "-l", log_file(), "-o",
                          server_options()}) == 0,
                     "pg_ctl restart failed: " << log_tail());
     running_ = true;
   }
   void stop() {
+    REQUIRE_MESSAGE(!attached_, "stop a server of your own (PostgresServer::own()), not the shared one");
     REQUIRE_MESSAGE(run({pg_ctl(), "stop", "-m", "fast", "-w", "-t", "30", "-D", data_dir()}) == 0,
                     "pg_ctl stop failed: " << log_tail());
     running_ = false;
@@ -102,6 +121,11 @@ class PostgresServer {
 
   /// Runs one statement as the superuser in the `postgres` database.
   void admin(const std::string& sql) {
+    const std::string error = try_admin(sql);
+    REQUIRE_MESSAGE(error.empty(), "test PostgreSQL: " << sql << ": " << error);
+  }
+  /// The same; returns the error ("" on success) instead of failing the test (for destructors).
+  std::string try_admin(const std::string& sql) noexcept {
     const std::string port = std::to_string(port_);
     const char* keywords[] = {"host", "port", "dbname", "user", "password", "connect_timeout", nullptr};
     const char* values[] = {"127.0.0.1", port.c_str(), "postgres", user().c_str(), password_.c_str(), "5", nullptr};
@@ -116,11 +140,32 @@ class PostgresServer {
       PQclear(result);
     }
     PQfinish(conn);
-    REQUIRE_MESSAGE(error.empty(), "test PostgreSQL: " << sql << ": " << error);
+    return error;
   }
 
  private:
-  PostgresServer() {
+  // Attaches to the server described by `attach` (lines "key=value": port, user, password), or starts
+  // one when it is null or empty.
+  explicit PostgresServer(const char* attach) {
+    if (attach != nullptr && *attach != '\0') {
+      std::ifstream in(attach);
+      REQUIRE_MESSAGE(in.good(), "TXGUARD_TEST_POSTGRES names " << attach << ", which cannot be read");
+      std::string line;
+      while (std::getline(in, line)) {
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+        if (key == "port") port_ = std::stoi(value);
+        else if (key == "password") password_ = value;
+      }
+      REQUIRE_MESSAGE((port_ > 0 && !password_.empty()), attach << " does not describe a test server");
+      attached_ = true;
+      return;
+    }
+    start_new();
+  }
+
+  void start_new() {
     const auto started = std::chrono::steady_clock::now();
     bin_dir_ = find_bin_dir();
     REQUIRE_MESSAGE(!bin_dir_.empty(),
@@ -266,6 +311,7 @@ class PostgresServer {
   int port_ = 0;
   int databases_ = 0;
   bool running_ = false;
+  bool attached_ = false;
   double start_seconds_ = 0;
 };
 
