@@ -3,8 +3,14 @@
 // isolation, and recovery from cut connections and server restarts without reopening.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <string>
@@ -13,6 +19,7 @@
 
 #include "guard/store/postgres_connection.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace txguard::store;
 using txguard::codec::Bytes;
@@ -251,6 +258,55 @@ TEST_CASE("a statement prepared in a transaction that rolled back runs again, an
                        CHECK(row.integer(1) == 0);
                        return {};
                      }));
+}
+
+TEST_CASE("every PostgreSQL session commits synchronously, with the lock timeout, also after a reconnect") {
+  auto& server = PostgresServer::shared();
+  const std::string url = server.create_database();
+  auto settings = [](SqlConnection& db) {
+    std::string seen;
+    require_ok(db.run("SELECT current_setting('synchronous_commit'), current_setting('lock_timeout'), "
+                      "current_setting('application_name'), current_setting('default_transaction_read_only')",
+                      {}, [&](const SqlRow& row) -> StateResult<void> {
+                        seen = row.text(0) + " " + row.text(1) + " " + row.text(2) + " " + row.text(3);
+                        return {};
+                      }));
+    return seen;
+  };
+  DatabaseOptions options = options_for(server);
+  options.lock_timeout = std::chrono::milliseconds(1500);
+  auto db = open_ok(url, options);
+  CHECK(settings(*db) == "on 1500ms txguard off");
+  server.terminate_backends(PostgresServer::database_name(url));
+  require_ok(db->begin_read());  // reconnects
+  CHECK(settings(*db) == "on 1500ms txguard off");
+  require_ok(db->commit());
+
+  DatabaseOptions scratch = options_for(server);
+  scratch.durable = false;
+  scratch.read_only = true;
+  auto replay = open_ok(url, scratch);
+  CHECK(settings(*replay) == "off 2s txguard on");
+  // Notices and warnings (here "already exists, skipping" and "there is no transaction in progress")
+  // are not printed on stderr, which is captured around the calls.
+  txguard::test::TempDir dir("txguard-pg-stderr");
+  const std::string captured = dir.file("stderr");
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int sink = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE((saved >= 0 && sink >= 0));
+  ::dup2(sink, 2);
+  auto created = db->exec_script("CREATE TABLE IF NOT EXISTS t (id INTEGER); CREATE TABLE IF NOT EXISTS t (id INTEGER)");
+  auto warned = db->exec_script("ROLLBACK");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(sink);
+  require_ok(created);
+  require_ok(warned);
+  std::ifstream in(captured);
+  const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(printed.empty());
 }
 
 TEST_CASE("a unique violation is kDuplicate and a savepoint rollback keeps the transaction usable") {
