@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -212,6 +213,21 @@ TEST_CASE("statements written once run on PostgreSQL: numbered parameters, 64-bi
                        return {};
                      }));
 
+  // Quotes inside comments do not open literals; numbered parameters inside comments stay there.
+  require_ok(db->run("SELECT /* it's ?2 */ CAST(?1 AS BIGINT) -- don't ?3\n + 1", {std::int64_t{5}},
+                     [](const SqlRow& row) -> StateResult<void> {
+                       CHECK(row.integer(0) == 6);
+                       return {};
+                     }));
+  // Type names are rewritten as whole words only, in any case, and not inside identifiers or text.
+  require_ok(db->run("SELECT CAST(?1 AS integer), 'INTEGER BLOB', CAST(?2 AS Blob)",
+                     {std::int64_t{kMax}, SqlBlob{zeros}}, [&](const SqlRow& row) -> StateResult<void> {
+                       CHECK(row.integer(0) == kMax);
+                       CHECK(row.text(1) == "INTEGER BLOB");
+                       CHECK(row.blob(2) == zeros);
+                       return {};
+                     }));
+
   // Counts of changed rows; the cached statement runs again on the same connection.
   for (int i = 0; i < 3; ++i) {
     CHECK(require_ok(db->run("UPDATE items SET label = ?1 WHERE id <= ?2", {std::string_view("same"), std::int64_t{0}})) == 3);
@@ -383,6 +399,50 @@ TEST_CASE("two PostgreSQL writers exclude each other: the second waits, then fai
   waiter.join();
   CHECK(third_waited >= std::chrono::milliseconds(250));
   CHECK(seen == 1);
+}
+
+TEST_CASE("eight PostgreSQL connections racing check-then-write under begin_write lose no update") {
+  auto& server = PostgresServer::shared();
+  const std::string url = server.create_database();
+  DatabaseOptions options = options_for(server);
+  options.lock_timeout = std::chrono::milliseconds(10000);
+  require_ok(open_ok(url, options)->exec_script(kSchema + "; INSERT INTO counters (name, value) VALUES ('n', 0)"));
+  constexpr int kWriters = 8;
+  constexpr int kRounds = 25;
+  std::vector<std::unique_ptr<SqlConnection>> connections;
+  for (int i = 0; i < kWriters; ++i) connections.push_back(open_ok(url, options));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      SqlConnection& db = *connections[static_cast<std::size_t>(i)];
+      for (int round = 0; round < kRounds; ++round) {
+        // Read in one statement, write in another: only the write lock makes the pair atomic.
+        if (!db.begin_write()) {
+          ++failures;
+          continue;
+        }
+        std::int64_t value = -1;
+        auto read = db.run("SELECT value FROM counters WHERE name = 'n'", {}, [&](const SqlRow& row) -> StateResult<void> {
+          value = row.integer(0).value_or(-1);
+          return {};
+        });
+        auto written = db.run("UPDATE counters SET value = ?1 WHERE name = 'n'", {value + 1});
+        if (!read || !written || !db.commit()) {
+          db.rollback();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  CHECK(failures.load() == 0);
+  std::int64_t total = -1;
+  require_ok(connections[0]->run("SELECT value FROM counters WHERE name = 'n'", {}, [&](const SqlRow& row) -> StateResult<void> {
+    total = row.integer(0).value_or(-1);
+    return {};
+  }));
+  CHECK(total == kWriters * kRounds);
 }
 
 TEST_CASE("a write transaction on one connection is invisible to another until commit") {
