@@ -16,11 +16,12 @@
 //
 // Dialect: the SQL of sql.hpp is rewritten outside literals, quoted identifiers and comments: ?N ->
 // $N, BLOB -> BYTEA, INTEGER -> BIGINT. Parameter types are inferred by the server from the statement
-// (CAST where nothing fixes them); integers and text are sent as text, bytes in binary. SqlRow reads
-// the text result format: integer() parses a whole decimal (a boolean reads 0/1, as on SQLite), blob()
-// decodes a bytea column's hex and is nullopt for a column of another type. SQLite-only forms (INSERT
-// OR IGNORE, INTEGER PRIMARY KEY as an automatic rowid, AUTOINCREMENT, scalar max()/min(), hex())
-// have no rewriting: they fail here.
+// (CAST where nothing fixes them); integers and text are sent as text, bytes in binary; text holding
+// a NUL byte is refused with kIo (PostgreSQL text cannot store it). SqlRow reads the text result
+// format: integer() parses a whole decimal (a boolean reads 0/1, as on SQLite), blob() decodes a
+// bytea column's hex and is nullopt for a column of another type. SQLite-only forms (INSERT OR
+// IGNORE, INTEGER PRIMARY KEY as an automatic rowid, AUTOINCREMENT, scalar max()/min(), hex()) are not
+// rewritten: they fail here.
 //
 // Errors by SQLSTATE: 23505 -> kDuplicate; 40001, 40P01, 55P03 (lock timeout), 57014, 57P01-57P03,
 // 08xxx and 53xxx but 53100 (disk full) -> kUnavailable; XX001/XX002 -> kCorrupt; any other (25006 a

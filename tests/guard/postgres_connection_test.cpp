@@ -3,8 +3,15 @@
 // isolation, and recovery from cut connections and server restarts without reopening.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <string>
@@ -13,6 +20,7 @@
 
 #include "guard/store/postgres_connection.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace txguard::store;
 using txguard::codec::Bytes;
@@ -205,6 +213,21 @@ TEST_CASE("statements written once run on PostgreSQL: numbered parameters, 64-bi
                        return {};
                      }));
 
+  // Quotes inside comments do not open literals; numbered parameters inside comments stay there.
+  require_ok(db->run("SELECT /* it's ?2 */ CAST(?1 AS BIGINT) -- don't ?3\n + 1", {std::int64_t{5}},
+                     [](const SqlRow& row) -> StateResult<void> {
+                       CHECK(row.integer(0) == 6);
+                       return {};
+                     }));
+  // Type names are rewritten as whole words only, in any case, and not inside identifiers or text.
+  require_ok(db->run("SELECT CAST(?1 AS integer), 'INTEGER BLOB', CAST(?2 AS Blob)",
+                     {std::int64_t{kMax}, SqlBlob{zeros}}, [&](const SqlRow& row) -> StateResult<void> {
+                       CHECK(row.integer(0) == kMax);
+                       CHECK(row.text(1) == "INTEGER BLOB");
+                       CHECK(row.blob(2) == zeros);
+                       return {};
+                     }));
+
   // Counts of changed rows; the cached statement runs again on the same connection.
   for (int i = 0; i < 3; ++i) {
     CHECK(require_ok(db->run("UPDATE items SET label = ?1 WHERE id <= ?2", {std::string_view("same"), std::int64_t{0}})) == 3);
@@ -251,6 +274,55 @@ TEST_CASE("a statement prepared in a transaction that rolled back runs again, an
                        CHECK(row.integer(1) == 0);
                        return {};
                      }));
+}
+
+TEST_CASE("every PostgreSQL session commits synchronously, with the lock timeout, also after a reconnect") {
+  auto& server = PostgresServer::shared();
+  const std::string url = server.create_database();
+  auto settings = [](SqlConnection& db) {
+    std::string seen;
+    require_ok(db.run("SELECT current_setting('synchronous_commit'), current_setting('lock_timeout'), "
+                      "current_setting('application_name'), current_setting('default_transaction_read_only')",
+                      {}, [&](const SqlRow& row) -> StateResult<void> {
+                        seen = row.text(0) + " " + row.text(1) + " " + row.text(2) + " " + row.text(3);
+                        return {};
+                      }));
+    return seen;
+  };
+  DatabaseOptions options = options_for(server);
+  options.lock_timeout = std::chrono::milliseconds(1500);
+  auto db = open_ok(url, options);
+  CHECK(settings(*db) == "on 1500ms txguard off");
+  server.terminate_backends(PostgresServer::database_name(url));
+  require_ok(db->begin_read());  // reconnects
+  CHECK(settings(*db) == "on 1500ms txguard off");
+  require_ok(db->commit());
+
+  DatabaseOptions scratch = options_for(server);
+  scratch.durable = false;
+  scratch.read_only = true;
+  auto replay = open_ok(url, scratch);
+  CHECK(settings(*replay) == "off 2s txguard on");
+  // Notices and warnings (here "already exists, skipping" and "there is no transaction in progress")
+  // are not printed on stderr, which is captured around the calls.
+  txguard::test::TempDir dir("txguard-pg-stderr");
+  const std::string captured = dir.file("stderr");
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int sink = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE((saved >= 0 && sink >= 0));
+  ::dup2(sink, 2);
+  auto created = db->exec_script("CREATE TABLE IF NOT EXISTS t (id INTEGER); CREATE TABLE IF NOT EXISTS t (id INTEGER)");
+  auto warned = db->exec_script("ROLLBACK");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(sink);
+  require_ok(created);
+  require_ok(warned);
+  std::ifstream in(captured);
+  const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(printed.empty());
 }
 
 TEST_CASE("a unique violation is kDuplicate and a savepoint rollback keeps the transaction usable") {
@@ -327,6 +399,50 @@ TEST_CASE("two PostgreSQL writers exclude each other: the second waits, then fai
   waiter.join();
   CHECK(third_waited >= std::chrono::milliseconds(250));
   CHECK(seen == 1);
+}
+
+TEST_CASE("eight PostgreSQL connections racing check-then-write under begin_write lose no update") {
+  auto& server = PostgresServer::shared();
+  const std::string url = server.create_database();
+  DatabaseOptions options = options_for(server);
+  options.lock_timeout = std::chrono::milliseconds(10000);
+  require_ok(open_ok(url, options)->exec_script(kSchema + "; INSERT INTO counters (name, value) VALUES ('n', 0)"));
+  constexpr int kWriters = 8;
+  constexpr int kRounds = 25;
+  std::vector<std::unique_ptr<SqlConnection>> connections;
+  for (int i = 0; i < kWriters; ++i) connections.push_back(open_ok(url, options));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      SqlConnection& db = *connections[static_cast<std::size_t>(i)];
+      for (int round = 0; round < kRounds; ++round) {
+        // Read in one statement, write in another: only the write lock makes the pair atomic.
+        if (!db.begin_write()) {
+          ++failures;
+          continue;
+        }
+        std::int64_t value = -1;
+        auto read = db.run("SELECT value FROM counters WHERE name = 'n'", {}, [&](const SqlRow& row) -> StateResult<void> {
+          value = row.integer(0).value_or(-1);
+          return {};
+        });
+        auto written = db.run("UPDATE counters SET value = ?1 WHERE name = 'n'", {value + 1});
+        if (!read || !written || !db.commit()) {
+          db.rollback();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  CHECK(failures.load() == 0);
+  std::int64_t total = -1;
+  require_ok(connections[0]->run("SELECT value FROM counters WHERE name = 'n'", {}, [&](const SqlRow& row) -> StateResult<void> {
+    total = row.integer(0).value_or(-1);
+    return {};
+  }));
+  CHECK(total == kWriters * kRounds);
 }
 
 TEST_CASE("a write transaction on one connection is invisible to another until commit") {
