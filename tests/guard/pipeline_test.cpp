@@ -48,13 +48,13 @@ std::shared_ptr<signers::KeystoreSigner> signer_of(const char* k) {
 
 struct Stages {
   test::TempDir dir{"txguard-pipeline"};
+  test::TestDatabase db = test::test_database(dir);
   std::unique_ptr<Pipeline> pipeline;
 
   Stages() {
     auto set = service::build_policy_set(service::PolicySources{policy_doc().dump(), {}, std::nullopt}, std::nullopt);
     REQUIRE(set.has_value());
     service::PipelineOptions options;
-    const auto db = test::test_database(dir);
     options.database = db.name;
     options.database_password = db.password;
     options.sequencer = false;

@@ -144,6 +144,7 @@ struct Answer {
 // The guard: pipeline + service, its only upstream being `upstream_url` for chain 1.
 struct Guard {
   test::TempDir dir{"txguard-rpc"};
+  test::TestDatabase db = test::test_database(dir);
   std::atomic<TimeMs> now{kT0};
   std::shared_ptr<signers::KeystoreSigner> signer;
   std::unique_ptr<Pipeline> pipeline;
@@ -154,7 +155,6 @@ struct Guard {
     REQUIRE(s.has_value());
     signer = std::make_shared<signers::KeystoreSigner>(std::move(*s));
     PipelineOptions options;
-    const auto db = test::test_database(dir);
     options.database = db.name;
     options.database_password = db.password;
     options.clock = [this] { return now.load(); };

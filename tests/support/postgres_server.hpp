@@ -45,7 +45,10 @@ class PostgresServer {
  public:
   /// The process's server, started on first use; a server that cannot start fails the calling test.
   static PostgresServer& shared() {
-    static PostgresServer server(std::getenv("TXGUARD_TEST_POSTGRES"));
+    // guard-pg/ tests: TXGUARD_TEST_POSTGRES; guard/ tests: TXGUARD_TEST_POSTGRES_SERVER (attach only).
+    const char* attach = std::getenv("TXGUARD_TEST_POSTGRES");
+    if (attach == nullptr || *attach == '\0') attach = std::getenv("TXGUARD_TEST_POSTGRES_SERVER");
+    static PostgresServer server(attach);
     return server;
   }
   /// A server of the caller's own (started now, stopped when it goes): for tests that stop, restart
