@@ -961,6 +961,14 @@ StateResult<policy::Effects> Pipeline::head_step(const TimeMs now, const bool fo
   store::DecisionLogWriter& w = *writer_;
   auto size = w.size();
   if (!size) return std::unexpected(size.error());
+  // The newest head as the database has it: replicas sharing the database sign heads in turn (each
+  // inside its write transaction), so this process's own last head may be older.
+  auto stored = w.last_head();
+  if (!stored) return std::unexpected(stored.error());
+  if (*stored && (!last_head_ || (*stored)->size > last_head_->size)) {
+    last_head_ = *stored;
+    last_head_at_ = (*stored)->at_ms;
+  }
   const std::uint64_t signed_size = last_head_ ? last_head_->size : 0;
   if (*size == 0 || *size <= signed_size) return policy::Effects{};
   const bool due = force_head || *size - signed_size >= options_.head_every_records ||

@@ -443,6 +443,10 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
   if (route == "/healthz") return respond(json_response(200, {{"status", "ok"}}));
   if (route == "/readyz") {
     if (!ready_) return respond(error_response(503, "unavailable", "not ready"));
+    // Not ready while the database does not answer: nothing could be recorded, so nothing is signed.
+    if (auto reachable = pipeline_.reader().ping(); !reachable) {
+      return respond(error_response(503, "unavailable", "database unavailable"));
+    }
     // What runs (policy, signer) is for clients only; anyone may learn whether it is ready.
     if (!*admitted) return respond(json_response(200, {{"status", "ready"}}));
     return respond(json_response(200, {{"status", "ready"},

@@ -530,6 +530,15 @@ StateResult<std::unique_ptr<DecisionLogReader>> DecisionLogReader::open(const st
 DecisionLogReader::DecisionLogReader(std::unique_ptr<SqlConnection> connection) : c_(std::move(connection)) {}
 DecisionLogReader::~DecisionLogReader() = default;
 
+StateResult<void> DecisionLogReader::ping() {
+  std::lock_guard lock(mutex_);
+  if (auto begun = c_->begin_read(); !begun) return begun;
+  auto ran = c_->run("SELECT 1", {});
+  c_->rollback();
+  if (!ran) return std::unexpected(ran.error());
+  return {};
+}
+
 StateResult<std::optional<LogRecord>> DecisionLogReader::record(std::string_view id) {
   std::lock_guard lock(mutex_);
   static const std::string sql = std::string(kRecordColumns) + "WHERE id = ?1";

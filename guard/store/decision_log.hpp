@@ -171,6 +171,9 @@ class DecisionLogReader {
   DecisionLogReader(const DecisionLogReader&) = delete;
   DecisionLogReader& operator=(const DecisionLogReader&) = delete;
 
+  /// Whether the database answers now: a read transaction begun and ended (a lost connection is
+  /// re-established here). For readiness checks.
+  StateResult<void> ping();
   StateResult<std::optional<LogRecord>> record(std::string_view id);
   /// Records with index >= from, in order, at most `limit`.
   StateResult<std::vector<LogRecord>> records_from(std::uint64_t from, std::size_t limit);

@@ -122,17 +122,24 @@ struct Answer {
 };
 
 // A whole guard: pipeline + service on a temporary database, a fixed clock the test moves.
+// Several Guards given one TestDatabase are replicas: one configuration, one database, each its own
+// pipeline (and so its own database connections) and service.
 struct Guard {
   TempDir dir{"txguard-service"};
-  test::TestDatabase db = test::test_database(dir);
+  std::optional<test::TestDatabase> own_db;      // declared before the pipeline: dropped after it stops
+  const test::TestDatabase* shared_db = nullptr;  // a replica's: owned by the test
+  std::uint64_t heads_every_ = 0;
   std::atomic<TimeMs> now{kT0};
   std::shared_ptr<signers::KeystoreSigner> signer;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Service> service;
   json doc;
 
-  explicit Guard(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}, json policy = policy_doc())
-      : doc(std::move(policy)) {
+  /// `heads_every`: sign tree heads with a log key every that many records (0: no log key).
+  explicit Guard(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}, json policy = policy_doc(),
+                 const test::TestDatabase* shared = nullptr, std::uint64_t heads_every = 0)
+      : shared_db(shared), heads_every_(heads_every), doc(std::move(policy)) {
+    if (shared_db == nullptr) own_db.emplace(test::test_database(dir));
     auto s = signers::KeystoreSigner::from_key(key(kGuardKey));
     REQUIRE(s.has_value());
     signer = std::make_shared<signers::KeystoreSigner>(std::move(*s));
@@ -142,10 +149,16 @@ struct Guard {
   void open(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds{2000}) {
     auto set = policy_set_of(doc);
     PipelineOptions options;
-    options.database = db.name;
-    options.database_password = db.password;
+    options.database = db().name;
+    options.database_password = db().password;
     options.clock = [this] { return now.load(); };
     options.lock_timeout = lock_timeout;
+    if (heads_every_ > 0) {
+      auto log_key = signers::KeystoreSigner::from_key(key(kCarolKey));  // any key but the co-signer's
+      REQUIRE(log_key.has_value());
+      options.log_signer = std::make_shared<signers::KeystoreSigner>(std::move(*log_key));
+      options.head_every_records = heads_every_;
+    }
     auto p = Pipeline::start(options, set, signer);
     REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error()));
     pipeline = std::move(*p);
@@ -211,6 +224,8 @@ struct Guard {
   Answer cosign(const json& body, const std::string& client = "ops") {
     return call("POST", "/v1/safe/cosign", body.dump(), client);
   }
+
+  const test::TestDatabase& db() const { return shared_db != nullptr ? *shared_db : *own_db; }
 };
 
 codec::Address recover(const codec::Hash32& digest, const std::string& signature_hex) {
@@ -905,7 +920,7 @@ TEST_SUITE("service") {
   TEST_CASE("nothing is released when the decision cannot be committed: the request answers 503") {
     Guard g(std::chrono::milliseconds{50});
     // Another writer holds the database's write lock (on PostgreSQL: the writers' advisory lock).
-    auto other = store::open_database(g.db.name, g.db.options());
+    auto other = store::open_database(g.db().name, g.db().options());
     REQUIRE(other.has_value());
     REQUIRE((*other)->begin_write().has_value());
     const json body = usdc_body(kCustomer, 5, 0);
@@ -1474,5 +1489,209 @@ TEST_SUITE("service: front door") {
     const Answer down = d.call("GET", "/readyz", "", std::nullopt);
     CHECK(down.status == 503);
     CHECK_FALSE(down.body.contains("policy"));
+  }
+}
+
+// Replicas: several txguard processes with one configuration on one database. Here each replica is a
+// pipeline and service of its own (its own database connections), in one test process; on SQLite they
+// share one file, in the guard-pg/ copies one PostgreSQL database. What the promises need across them
+// is what the database enforces: every decision is judged and recorded inside one write transaction
+// that excludes every other writer.
+TEST_SUITE("replicas") {
+  struct Replicas {
+    TempDir dir{"txguard-replicas"};
+    test::TestDatabase db = test::test_database(dir);
+    std::vector<std::unique_ptr<Guard>> guards;
+
+    explicit Replicas(const json& doc = policy_doc(), std::uint64_t heads_every = 0, std::size_t n = 3) {
+      // A generous lock timeout: these tests count outcomes, and a replica waiting for the lock must
+      // not answer 503 instead.
+      for (std::size_t i = 0; i < n; ++i) {
+        guards.push_back(std::make_unique<Guard>(std::chrono::seconds{60}, doc, &db, heads_every));
+      }
+    }
+    Guard& operator[](std::size_t i) { return *guards[i % guards.size()]; }
+    void advance(TimeMs ms) {
+      for (auto& g : guards) g->now += ms;
+    }
+  };
+
+  std::size_t records_of_kind(Guard& g, std::string_view kind) {
+    auto records = g.pipeline->reader().records_from(0, 100'000);
+    REQUIRE(records.has_value());
+    return static_cast<std::size_t>(
+        std::count_if(records->begin(), records->end(), [&](const store::LogRecord& r) { return r.kind == kind; }));
+  }
+
+  TEST_CASE("once only across replicas: 8 different SafeTxs at one nonce sent to three replicas, exactly one is signed") {
+    Replicas r;
+    constexpr int kContenders = 8;
+    std::vector<Answer> answers(kContenders);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kContenders; ++t) {
+      threads.emplace_back([&, t] {
+        answers[static_cast<std::size_t>(t)] = r[static_cast<std::size_t>(t)].cosign(
+            usdc_body(kCustomer, 10 + static_cast<std::uint64_t>(t), 7));
+      });
+    }
+    for (auto& t : threads) t.join();
+    int signed_count = 0;
+    std::optional<int> winner;
+    for (int t = 0; t < kContenders; ++t) {
+      const Answer& a = answers[static_cast<std::size_t>(t)];
+      if (a.status == 200) {
+        ++signed_count;
+        winner = t;
+        continue;
+      }
+      CHECK(a.status == 403);
+      CHECK_FALSE(a.body.contains("signature"));
+      CHECK(codes(a.body.at("decision")) == std::vector<std::string>{"nonce-already-signed"});
+    }
+    REQUIRE(signed_count == 1);
+    // The winner, retried at every replica, gets its one signature back.
+    const json body = usdc_body(kCustomer, 10 + static_cast<std::uint64_t>(*winner), 7);
+    const std::string signature = answers[static_cast<std::size_t>(*winner)].body.at("signature");
+    for (std::size_t i = 0; i < 3; ++i) {
+      const Answer retry = r[i].cosign(body);
+      REQUIRE(retry.status == 200);
+      CHECK(retry.body.at("signature") == signature);
+    }
+  }
+
+  TEST_CASE("a retry reaching another replica gets the same decision and signature") {
+    Replicas r;
+    const json body = usdc_body(kCustomer, 25, 11);
+    const Answer first = r[0].cosign(body);
+    REQUIRE(first.status == 200);
+    for (std::size_t i = 1; i < 3; ++i) {
+      const Answer retry = r[i].cosign(body);
+      REQUIRE(retry.status == 200);
+      CHECK(retry.body.at("signature") == first.body.at("signature"));
+      CHECK(retry.body.at("decision") == first.body.at("decision"));
+    }
+    // One decision, however many replicas answered it.
+    CHECK(records_of_kind(r[2], "decision") == 1);
+    CHECK(daily_used(r[1]) == "25000000");
+  }
+
+  TEST_CASE("replicas racing one window never overshoot it: 400 requests of 1,000 USD from 32 clients through three replicas against 100,000 USD") {
+    json doc = policy_doc();
+    doc["limits"]["daily-usd"]["max_usd"] = "100000";
+    Replicas r(doc);
+    constexpr int kClients = 32;
+    constexpr int kRequests = 400;
+    std::atomic<int> next{0}, allowed{0}, denied{0}, other{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&] {
+        for (int i = next++; i < kRequests; i = next++) {
+          const Answer a = r[static_cast<std::size_t>(i)].cosign(usdc_body(kCustomer, 1'000, 100 + static_cast<std::uint64_t>(i)));
+          if (a.status == 200) ++allowed;
+          else if (a.status == 403) ++denied;
+          else ++other;
+        }
+      });
+    }
+    for (auto& c : clients) c.join();
+    CHECK(other == 0);
+    CHECK(allowed == 100);  // exactly full: 100 x 1,000 USD
+    CHECK(denied == kRequests - 100);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(daily_used(r[i]) == "100000000000");
+  }
+
+  TEST_CASE("one hold approved by two approvers through two replicas at once is released once") {
+    Replicas r;
+    const json body = usdc_body(kCustomer, 150'000, 21);
+    const codec::Hash32 hash = hash_of(body);
+    const Answer held = r[0].cosign(body);
+    REQUIRE(held.status == 202);
+    const std::string id = held.body.at("hold").at("id");
+    Answer by_alice, by_bob;
+    std::thread alice([&] {
+      by_alice = r[1].call("POST", "/v1/holds/" + id + "/approve", approval(kAliceKey, hash, id, policy::ApprovalVerdict::kApprove), "alice");
+    });
+    std::thread bob([&] {
+      by_bob = r[2].call("POST", "/v1/holds/" + id + "/approve", approval(kBobKey, hash, id, policy::ApprovalVerdict::kApprove), "bob");
+    });
+    alice.join();
+    bob.join();
+    REQUIRE(by_alice.status == 200);
+    REQUIRE(by_bob.status == 200);
+    // The approvals add up whatever replica took them: whichever came second completed the quorum.
+    const Answer& second = by_alice.body.at("approvals").size() == 2 ? by_alice : by_bob;
+    CHECK(second.body.at("status") == "approved");
+    CHECK(second.body.at("approvals").size() == 2);
+    CHECK(records_of_kind(r[0], "approval") == 2);
+    CHECK(records_of_kind(r[0], "release") == 1);
+    // Every replica returns the one signature the release made; the amount is counted once.
+    const Answer released = r[0].cosign(body);
+    REQUIRE(released.status == 200);
+    CHECK(recover(hash, released.body.at("signature")) == address_of(kGuardKey));
+    for (std::size_t i = 1; i < 3; ++i) {
+      const Answer retry = r[i].cosign(body);
+      REQUIRE(retry.status == 200);
+      CHECK(retry.body.at("signature") == released.body.at("signature"));
+    }
+    CHECK(records_of_kind(r[1], "release") == 1);
+    CHECK(daily_used(r[2]) == "150000000000");
+  }
+
+  TEST_CASE("replicas sign tree heads in turn over one linear log") {
+    Replicas r(policy_doc(), 2);  // a head every 2 records, by whichever replica's batch makes it due
+    for (std::uint64_t nonce = 30; nonce < 42; ++nonce) {
+      REQUIRE(r[static_cast<std::size_t>(nonce)].cosign(usdc_body(kCustomer, 1, nonce)).status == 200);
+    }
+    for (auto& g : r.guards) g->pipeline->stop();  // each signs a head over what it sees, if the log grew
+    auto records = r[0].pipeline->reader().records_from(0, 1'000);
+    REQUIRE(records.has_value());
+    // One sequence: index i at position i, each naming the leaf before it, whatever replica wrote it.
+    for (std::size_t i = 0; i < records->size(); ++i) {
+      const json body = json::parse((*records)[i].body);
+      CHECK(body.at("index") == i);
+      if (i > 0) CHECK(body.at("prev") == codec::to_hex((*records)[i - 1].leaf));
+    }
+    auto heads = r[0].pipeline->reader().heads_after(0, 1'000);
+    REQUIRE(heads.has_value());
+    REQUIRE_FALSE(heads->empty());
+    std::uint64_t previous = 0;
+    for (const store::TreeHead& head : *heads) {
+      CHECK(head.size > previous);
+      previous = head.size;
+      auto root = r[1].pipeline->reader().root(head.size);
+      REQUIRE(root.has_value());
+      CHECK(*root == head.root);
+    }
+    CHECK(heads->back().size == records->size());
+  }
+}
+
+TEST_SUITE("fail closed") {
+  TEST_CASE("while PostgreSQL is down a replica signs nothing and is not ready; it serves again by itself when the database is back") {
+    // A server of the test's own, on both copies of the suite: stopping the shared one would fail the
+    // tests beside this one.
+    auto server = test::PostgresServer::own();
+    const test::TestDatabase database(server->create_database(), server->password(), false);
+    Guard g(std::chrono::milliseconds{2000}, policy_doc(), &database);
+    REQUIRE(g.cosign(usdc_body(kCustomer, 5, 1)).status == 200);
+    CHECK(g.call("GET", "/readyz", "", std::nullopt).status == 200);
+
+    server->stop();
+    const json body = usdc_body(kCustomer, 5, 2);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const Answer down = g.cosign(body);
+      CHECK(down.status == 503);
+      CHECK_FALSE(down.body.contains("signature"));
+      const Answer ready = g.call("GET", "/readyz", "", std::nullopt);
+      CHECK(ready.status == 503);
+      CHECK(ready.text.find("database unavailable") != std::string::npos);
+    }
+
+    server->start();  // no restart of the replica
+    CHECK(g.call("GET", "/readyz", "", std::nullopt).status == 200);
+    const Answer back = g.cosign(body);
+    REQUIRE(back.status == 200);
+    CHECK(recover(hash_of(body), back.body.at("signature")) == address_of(kGuardKey));
+    CHECK(daily_used(g) == "10000000");  // the refused attempts debited nothing
   }
 }

@@ -29,16 +29,19 @@ inline bool postgres_backend() {
 struct TestDatabase {
   std::string name;      // a SQLite file path or a postgresql:// URL
   std::string password;  // PostgreSQL only
+  bool on_shared_server = true;  // false: a database of a server of the test's own (nothing to drop)
 
-  TestDatabase(std::string database, std::string secret) : name(std::move(database)), password(std::move(secret)) {}
-  TestDatabase(TestDatabase&& other) noexcept : name(std::move(other.name)), password(std::move(other.password)) {
+  TestDatabase(std::string database, std::string secret, bool shared = true)
+      : name(std::move(database)), password(std::move(secret)), on_shared_server(shared) {}
+  TestDatabase(TestDatabase&& other) noexcept
+      : name(std::move(other.name)), password(std::move(other.password)), on_shared_server(other.on_shared_server) {
     other.name.clear();
   }
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
   TestDatabase& operator=(TestDatabase&&) = delete;
   ~TestDatabase() {
-    if (store::is_postgres_url(name)) PostgresServer::shared().drop_database(name);
+    if (on_shared_server && store::is_postgres_url(name)) PostgresServer::shared().drop_database(name);
   }
 
   /// `base` with this database's password.
