@@ -436,7 +436,7 @@ async function scenario({ chain, env, dir, log }, checks) {
 
   await checks.check('the bridge log exports, verifies and replays offline: every decision reproduced from the recorded receipts, no RPC', async () => {
     const out = join(dir, 'bridge-export');
-    const exported = await runCommand(env.txguard, ['log', 'export', '--database', join(dir, 'bridge.db'), '--out', out]);
+    const exported = await runCommand(env.txguard, ['log', 'export', '--config', server.configPath, '--out', out]);
     expectEqual(exported.code, 0, `txguard log export (${exported.stderr})`);
     const verified = await runCommand(env.txguard, ['log', 'verify', out]);
     expectEqual(verified.code, 0, `txguard log verify (${verified.stdout}${verified.stderr})`);

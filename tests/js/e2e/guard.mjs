@@ -10,8 +10,9 @@
 //   const res = await server.cosign(cosignBody(safe, tx));
 //   await server.stopGracefully();                // SIGTERM, expects exit status 0
 
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getAddress, keccak256, recoverAddress, stringToHex } from 'viem';
@@ -131,7 +132,7 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
       port_file: `${name}.port`,
       clients,
       policy: 'policy.json',
-      database: `${name}.db`,
+      ...databaseOf(name),
       keystore: { file: 'guard.keystore.json', passphrase_file: 'pw.txt' },
       decision_log: { key: { file: 'log.keystore.json', passphrase_file: 'pw.txt' } },
       upstream: { 31337: chain.url },
@@ -143,6 +144,25 @@ export async function createGuardEnv({ txguard, chain, dir, log = () => {} }) {
     const path = join(dir, `${name}.config.json`);
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
     return path;
+  }
+
+  // The server's database: a SQLite file, or under TXGUARD_E2E_POSTGRES (the e2e-pg/ tests) a fresh
+  // database on the test PostgreSQL server, its password passed in an environment variable that every
+  // child (txguard serve, txguard log export --config) inherits.
+  const created = new Map();
+  function databaseOf(name) {
+    const described = process.env.TXGUARD_E2E_POSTGRES;
+    if (!described) return { database: `${name}.db` };
+    const server = Object.fromEntries(readFileSync(described, 'utf8').split('\n').filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    if (!created.has(name)) {
+      const db = `e2e_${process.pid}_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', server.port, '-U', server.user,
+        '-d', 'postgres', '-c', `CREATE DATABASE ${db}`], { env: { ...process.env, PGPASSWORD: server.password }, stdio: 'pipe' });
+      created.set(name, `postgresql://${server.user}@127.0.0.1:${server.port}/${db}`);
+      process.env.TXGUARD_E2E_DB_PASSWORD = server.password;
+    }
+    return { database: created.get(name), database_password_env: 'TXGUARD_E2E_DB_PASSWORD' };
   }
 
   const servers = [];
