@@ -14,6 +14,11 @@
 // tests/js/node_modules, no limit server binary) prints "skipped: ..." and the others still run.
 // Not a test: it never fails on a timing.
 //
+// With TXGUARD_BENCH_POSTGRES naming a PostgreSQL server's description (what
+// `tests/tools/test_postgres.sh start FILE` writes: port=, user=, password=), txguard is measured again
+// on PostgreSQL as 1, 2 and 3 replicas (one configuration, each replica its own process and port, one
+// fresh database; the connections spread evenly over the replicas).
+//
 //   txguard_bench_server [seconds=10] [connections=32] [txguard binary]
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,6 +38,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -43,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include "guard/service/config.hpp"
+#include "guard/store/sql.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/json_value.hpp"
 #include "policy/codec/keccak.hpp"
@@ -113,7 +120,7 @@ std::string cosign_body(std::uint64_t nonce) {
 
 struct Load {
   asio::io_context io;
-  asio::ip::tcp::endpoint endpoint;
+  std::vector<asio::ip::tcp::endpoint> endpoints;  // connection i goes to endpoints[i % size]
   std::string token;
   Clock::time_point measure_from, stop_at;
   std::uint64_t next_nonce = 0;
@@ -125,9 +132,9 @@ struct Load {
 // One keep-alive connection posting one request after another.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  explicit Connection(Load& load) : load_(load), stream_(load.io) {}
+  Connection(Load& load, std::size_t index) : load_(load), stream_(load.io), index_(index) {}
   void start() {
-    stream_.async_connect(load_.endpoint, [self = shared_from_this()](beast::error_code ec) {
+    stream_.async_connect(load_.endpoints[index_ % load_.endpoints.size()], [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->fail(ec.message());
       self->send();
     });
@@ -175,6 +182,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   Clock::time_point sent_;
+  std::size_t index_;
 };
 
 // What one server did under the load: only requests sent after the warm-up second count.
@@ -193,16 +201,17 @@ double thread_cpu_seconds() {
 }
 
 // The one load generator every server gets: `connections` keep-alive connections on one client
-// thread, posting cosign_body(0), cosign_body(1), ... for one warm-up second and then `seconds`.
-Figures drive(std::uint16_t port, const std::string& token, double seconds, int connections) {
+// thread, posting cosign_body(0), cosign_body(1), ... for one warm-up second and then `seconds`;
+// with several ports (replicas) the connections are spread over them evenly.
+Figures drive(const std::vector<std::uint16_t>& ports, const std::string& token, double seconds, int connections) {
   Load load;
-  load.endpoint = {asio::ip::make_address("127.0.0.1"), port};
+  for (const std::uint16_t port : ports) load.endpoints.emplace_back(asio::ip::make_address("127.0.0.1"), port);
   load.token = token;
   load.measure_from = Clock::now() + std::chrono::seconds(1);
   load.stop_at = load.measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const double cpu_start = thread_cpu_seconds();
   const auto wall_start = Clock::now();
-  for (int i = 0; i < connections; ++i) std::make_shared<Connection>(load)->start();
+  for (int i = 0; i < connections; ++i) std::make_shared<Connection>(load, static_cast<std::size_t>(i))->start();
   load.io.run();
   const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
   std::sort(load.latencies_ms.begin(), load.latencies_ms.end());
@@ -362,9 +371,64 @@ Reference run_reference(const char* label, const std::vector<std::string>& comma
     return r;
   }
   r.signature = post_signature(*port, token, check_body);
-  r.figures = drive(*port, token, seconds, connections);
+  r.figures = drive({*port}, token, seconds, connections);
   stop(pid);
   return r;
+}
+
+// txguard on PostgreSQL as `replicas` processes on one fresh database: their combined figures and
+// how many commits they made, or why it could not run.
+struct ReplicaRun {
+  std::optional<Figures> figures;
+  std::string skipped;
+  double batches = 0;
+};
+
+ReplicaRun run_replicas(const std::string& binary, const std::filesystem::path& dir, json config,
+                        const std::map<std::string, std::string>& server, int replicas, const std::string& token,
+                        const std::string& auditor, double seconds, int connections) {
+  ReplicaRun run;
+  const std::string base = "postgresql://" + server.at("user") + "@127.0.0.1:" + server.at("port") + "/";
+  const std::string name = "txguard_bench_" + std::to_string(getpid()) + "_" + std::to_string(replicas);
+  store::DatabaseOptions admin_options;
+  admin_options.password = server.at("password");
+  auto admin = store::open_database(base + "postgres", admin_options);
+  if (!admin) {
+    run.skipped = "cannot reach the PostgreSQL server: " + admin.error().message();
+    return run;
+  }
+  if (auto created = (*admin)->exec_script("CREATE DATABASE " + name); !created) {
+    run.skipped = "CREATE DATABASE: " + created.error().message();
+    return run;
+  }
+  ::setenv("TXGUARD_BENCH_DB_PASSWORD", server.at("password").c_str(), 1);
+  config["database"] = base + name;
+  config["database_password_env"] = "TXGUARD_BENCH_DB_PASSWORD";
+  std::vector<pid_t> pids;
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < replicas; ++i) {
+    const std::string tag = "pg" + std::to_string(replicas) + "-" + std::to_string(i);
+    config["port_file"] = tag + ".port";
+    write(dir / (tag + ".json"), config.dump(1));
+    const pid_t pid = spawn({binary, "serve", "--config", (dir / (tag + ".json")).string()});
+    int status = 0;
+    const auto port = pid == 0 ? std::nullopt : wait_for_port(pid, dir / (tag + ".port"), &status);
+    if (!port) {
+      run.skipped = "replica " + std::to_string(i) + " " + describe_exit(status) + " before listening";
+      break;
+    }
+    pids.push_back(pid);
+    ports.push_back(*port);
+  }
+  if (run.skipped.empty()) {
+    run.figures = drive(ports, token, seconds, connections);
+    for (const std::uint16_t port : ports) {
+      run.batches += metric(get({asio::ip::make_address("127.0.0.1"), port}, "/metrics", auditor), "txguard_batches_total");
+    }
+  }
+  for (const pid_t pid : pids) stop(pid);
+  (void)(*admin)->exec_script("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  return run;
 }
 
 std::string read_text(const std::filesystem::path& path) {
@@ -444,7 +508,7 @@ int main(int argc, char** argv) {
   }
   const long idle_rss_kb = status_kb(pid, "VmRSS:");
   const std::string txguard_signature = post_signature(*port, token, check_body);
-  const Figures txguard = drive(*port, token, seconds, connections);
+  const Figures txguard = drive({*port}, token, seconds, connections);
   const std::string metrics = get({asio::ip::make_address("127.0.0.1"), *port}, "/metrics", auditor);
   const double batches = metric(metrics, "txguard_batches_total");
   const long peak_kb = status_kb(pid, "VmHWM:");
@@ -554,6 +618,34 @@ int main(int argc, char** argv) {
                 ratio_text(limit_ratio && *limit_ratio > 0 ? std::optional<double>(1.0 / *limit_ratio) : std::nullopt).c_str(),
                 reached(txguard.ok > 0 && txguard.p99_ms < 10.0), txguard.p99_ms);
   std::printf("  goals     %s\n", goals);
+
+  // 4. txguard on PostgreSQL, 1, 2 and 3 replicas on one database.
+  if (const char* described = std::getenv("TXGUARD_BENCH_POSTGRES"); described != nullptr && *described != '\0') {
+    std::map<std::string, std::string> server;
+    std::istringstream lines(read_text(described));
+    for (std::string line; std::getline(lines, line);) {
+      if (const auto eq = line.find('='); eq != std::string::npos) server[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    if (!server.contains("port") || !server.contains("user") || !server.contains("password")) {
+      std::printf("  postgres  skipped: %s does not describe a server (port=, user=, password=)\n", described);
+    } else {
+      for (int replicas = 1; replicas <= 3; ++replicas) {
+        const ReplicaRun run = run_replicas(binary, dir, config, server, replicas, token, auditor, seconds, connections);
+        char label[16];
+        std::snprintf(label, sizeof label, "pg x%d", replicas);
+        if (!run.figures) {
+          std::printf("  %-9s skipped: %s\n", label, run.skipped.c_str());
+          continue;
+        }
+        print_figures(label, *run.figures);
+        std::printf("            PostgreSQL 15 (synchronous_commit on), %d replica process(es) on one database; "
+                    "%.1f decisions per commit; %.2f of txguard on SQLite\n",
+                    replicas, run.batches > 0 ? static_cast<double>(run.figures->sent) / run.batches : 0.0,
+                    txguard.rate > 0 ? run.figures->rate / txguard.rate : 0.0);
+        std::fflush(stdout);
+      }
+    }
+  }
 
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
