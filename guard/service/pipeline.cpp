@@ -388,10 +388,10 @@ void Pipeline::stop() {
 void Pipeline::sign_head_now() {
   if (!options_.log_signer || !writer_) return;
   std::vector<Job> none;
-  process(none, options_.clock(), true);
+  process(none, options_.clock(), true, true);
 }
 
-bool Pipeline::run_batch(std::vector<Job>& jobs, TimeMs now) { return process(jobs, now, false); }
+bool Pipeline::run_batch(std::vector<Job>& jobs, TimeMs now) { return process(jobs, now, false, false); }
 
 policy::StateResult<void> Pipeline::set_policy(std::shared_ptr<const PolicySet> set) {
   policy_ = std::move(set);
@@ -491,7 +491,7 @@ void Pipeline::run() {
       // outside the batch's steps (those already turn exceptions into errors). Callers of this batch
       // not answered yet get the server's 503 at their response deadline.
       try {
-        process(batch, options_.clock(), false);
+        process(batch, options_.clock(), false, true);
       } catch (...) {
       }
     }
@@ -979,9 +979,10 @@ StateResult<policy::Effects> Pipeline::head_step(const TimeMs now, const bool fo
   store::TreeHead head;
   head.size = *size;
   head.root = *root;
-  head.at_ms = now;
+  // Never before the head it follows (a replica's clock may run behind another's).
+  head.at_ms = last_head_ ? std::max(now, last_head_->at_ms) : now;
   head.signer = options_.log_signer->address();
-  auto sig = options_.log_signer->sign_digest(store::tree_head_digest(head.size, now, head.root));
+  auto sig = options_.log_signer->sign_digest(store::tree_head_digest(head.size, head.at_ms, head.root));
   if (!sig) return std::unexpected(signer_failure(sig.error()));
   head.signature.assign(sig->begin(), sig->end());
   if (auto ok = w.put_head(head); !ok) return std::unexpected(ok.error());
@@ -989,7 +990,12 @@ StateResult<policy::Effects> Pipeline::head_step(const TimeMs now, const bool fo
   return policy::Effects{};
 }
 
-bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool force_head) {
+bool Pipeline::process(std::vector<Job>& jobs, const TimeMs requested_now, const bool force_head,
+                       const bool clock_under_lock) {
+  // The batch's time. The sequencer reads the clock once the write lock is held (in the first step):
+  // a replica that waited for another's batch must not record, or sign a tree head, at a time before
+  // the batch that went first.
+  TimeMs now = requested_now;
   const std::shared_ptr<const PolicySet> snapshot = policy_;
   const PolicySet& ps = *snapshot;
   using Step = store::StateStore::Step;
@@ -1015,6 +1021,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
     return result;
   };
   steps.push_back(Step{[&](const policy::StateView&, store::Tx&) {
+                         if (clock_under_lock) now = std::max(now, options_.clock());
                          return timed(kSettle, [&] { return settle_due_holds(now, expired_count); });
                        },
                        {}});
@@ -1063,7 +1070,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs now, const bool forc
   if (committed) {
     if (new_head && steps.back().result) {
       last_head_ = std::move(new_head);
-      last_head_at_ = now;
+      last_head_at_ = last_head_->at_ms;
     }
     batches_.fetch_add(1);
     if (steps[0].result) pending_delta -= expired_count;

@@ -283,7 +283,9 @@ class Pipeline {
   /// stopped; then answers it at once (nothing signed) and returns false.
   bool enqueue(Job job, std::optional<std::size_t> bound = std::nullopt);
   void run();
-  bool process(std::vector<Job>& jobs, TimeMs now, bool force_head);
+  /// One batch in one write transaction. `clock_under_lock`: the batch's time is the clock read once
+  /// the lock is held (the sequencer), else exactly `now` (run_batch: replay's recorded times).
+  bool process(std::vector<Job>& jobs, TimeMs now, bool force_head, bool clock_under_lock);
   // The stages of a batch, one per job kind, each run inside the batch's transaction (process()).
   std::string next_id();
   policy::StateResult<policy::Effects> settle_due_holds(TimeMs now, std::int64_t& settled);
