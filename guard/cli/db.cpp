@@ -194,6 +194,13 @@ int run_copy(Args args) {
   }
 
   destination->options.lock_timeout = std::chrono::milliseconds(30'000);
+  // A SQLite file this command creates goes again when the copy fails (it would only be empty).
+  const bool creates_file = missing_file(destination->database);
+  const auto remove_created = [&] {
+    if (!creates_file) return;
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(destination->database + suffix, ec);
+  };
   auto to_c = store::open_database(destination->database, destination->options);
   if (!to_c) return fail(exit_code_of(to_c.error()), to_named + ": " + to_c.error().message());
   auto target_status = store::inspect_schema(**to_c);
@@ -208,6 +215,8 @@ int run_copy(Args args) {
 
   auto report = store::copy_database(**from_c, **to_c, now_ms());
   if (!report) {
+    to_c->reset();
+    remove_created();
     return fail(exit_code_of(report.error()), "copy " + from_named + " -> " + to_named + ": " +
                                                   report.error().message() + " (the destination was rolled back)");
   }

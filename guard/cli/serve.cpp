@@ -316,6 +316,7 @@ int run_serve(Args args) {
     // stops start-up naming what to run (exit 78: retrying will not help).
     store::DatabaseOptions schema_options;
     schema_options.password = popts.database_password;
+    schema_options.check_integrity = false;  // the pipeline's store checks at its own open
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();

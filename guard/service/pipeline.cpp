@@ -300,7 +300,9 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
   const std::string named = "database " + store::redact_database(options.database) + ": ";
   // One schema version for the whole database: an empty one is created at the current version; an
   // older, newer or foreign one stops start-up here, naming what to run (guard/store/schema.hpp).
-  if (auto schema = store::ensure_current_schema(options.database, database_options, p->options_.clock(),
+  store::DatabaseOptions schema_options = database_options;
+  schema_options.check_integrity = false;  // the store's own connection checks, just below
+  if (auto schema = store::ensure_current_schema(options.database, schema_options, p->options_.clock(),
                                                  "txguard db migrate --config FILE");
       !schema) {
     return std::unexpected(named + schema.error().message());

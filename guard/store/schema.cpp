@@ -511,6 +511,17 @@ StateResult<CopyReport> copy_locked(SqlConnection& from, SqlConnection& to, Time
                                                        : " (schema version " + std::to_string(target->version) + ")") +
                     ": db copy never merges two databases; give it a new, empty database");
   }
+  // Every table of the source must be one the copy knows: a table left behind would be lost silently.
+  auto source_tables = table_names(from);
+  if (!source_tables) return std::unexpected(source_tables.error());
+  for (const std::string& name : *source_tables) {
+    const bool known = name == "schema_migrations" || name == "state_meta" ||
+                       std::any_of(kTables.begin(), kTables.end(), [&](const TableSpec& t) { return t.name == name; });
+    if (!known) {
+      return fail(StateErrc::kForeign, "the source has a table db copy does not know (" + name +
+                                           "): refusing to leave it behind");
+    }
+  }
   if (auto created = migrate_in_transaction(to, now_ms); !created) {
     return fail(created.error().code, "create the destination: " + created.error().detail);
   }

@@ -128,6 +128,15 @@ err_has "the refusal says why" "never merges two databases"
 [ "$(sqlite3 "$tmp/copy.db" 'SELECT count(*) FROM log_records')" = "$records" ]
 ok "the refused copy left the destination as it was" $?
 
+# A source whose last signed head does not verify: refused, nothing left behind.
+sqlite3 "$tmp/txguard.db" ".backup '$tmp/tampered.db'" && chmod 600 "$tmp/tampered.db" &&
+  sqlite3 "$tmp/tampered.db" "UPDATE log_heads SET signature = zeroblob(65) WHERE size = (SELECT max(size) FROM log_heads)"
+ok "make a database whose last head's signature is damaged" $?
+check "db copy of a log whose last head does not verify" 70 "$txguard" db copy --from "$tmp/tampered.db" --to "$tmp/t-copy.db"
+err_has "the refusal says the destination was rolled back" "the destination was rolled back"
+[ ! -e "$tmp/t-copy.db" ]
+ok "the failed copy left no new file behind" $?
+
 # --- SQLite to PostgreSQL and back ---------------------------------------------------------------
 if [ -n "${TXGUARD_TEST_POSTGRES:-}" ] && [ -f "$TXGUARD_TEST_POSTGRES" ]; then
   pg_port=$(sed -n 's/^port=//p' "$TXGUARD_TEST_POSTGRES")
@@ -160,6 +169,16 @@ if [ -n "${TXGUARD_TEST_POSTGRES:-}" ] && [ -f "$TXGUARD_TEST_POSTGRES" ]; then
   err_has "the refusal says never merge" "never merges two databases"
   ! grep -qF "$pg_password" "$tmp/out" "$tmp/err"
   ok "the password appears in no refusal" $?
+
+  db_empty="${db_name}_e"
+  PGPASSWORD=$pg_password createdb -h 127.0.0.1 -p "$pg_port" -U "$pg_user" "$db_empty"
+  check "db copy of a damaged log into PostgreSQL" 70 env TXGUARD_TEST_DB_PASSWORD="$pg_password" \
+    "$txguard" db copy --from "$tmp/tampered.db" --to "postgresql://$pg_user@127.0.0.1:$pg_port/$db_empty" \
+    --to-password-env TXGUARD_TEST_DB_PASSWORD
+  check "db version of the PostgreSQL database the failed copy rolled back" 0 env PGPASSWORD="$pg_password" \
+    "$txguard" db version --database "postgresql://$pg_user@127.0.0.1:$pg_port/$db_empty"
+  out_has "it is empty again: the tables went with the rollback" "schema version 0 (this txguard: 2), empty"
+  PGPASSWORD=$pg_password dropdb -h 127.0.0.1 -p "$pg_port" -U "$pg_user" "$db_empty" >/dev/null 2>&1
 
   check "db copy PostgreSQL -> SQLite" 0 env TXGUARD_TEST_DB_PASSWORD="$pg_password" \
     "$txguard" db copy --from "$url" --from-password-env TXGUARD_TEST_DB_PASSWORD --to "$tmp/back.db"
@@ -205,6 +224,8 @@ check "db version of the old file" 0 "$txguard" db version --database "$tmp/old.
 out_has "db version says older" "schema version 1 (this txguard: 2), older: run txguard db migrate"
 check "db copy from an old-schema source" 78 "$txguard" db copy --from "$tmp/old.db" --to "$tmp/from-old.db"
 err_has "the refusal names db migrate" "run: txguard db migrate --database $tmp/old.db"
+[ ! -e "$tmp/from-old.db" ]
+ok "the refused copy created no destination file" $?
 write_config "$tmp/config-old.json" old.db
 check "serve on an old schema" 78 timeout 60 "$txguard" serve --config "$tmp/config-old.json"
 err_has "serve names the command to run" "run: txguard db migrate --config $tmp/config-old.json"

@@ -49,7 +49,7 @@ std::int64_t integer(store::SqlConnection& c, std::string_view sql) {
   return value;
 }
 
-void exec(store::SqlConnection& c, std::string_view sql, std::initializer_list<store::SqlParam> params = {}) {
+void exec(store::SqlConnection& c, const std::string& sql, std::initializer_list<store::SqlParam> params = {}) {
   auto ran = c.run(sql, params);
   REQUIRE_MESSAGE(ran.has_value(), (ran ? "" : ran.error().message()));
 }
@@ -361,5 +361,46 @@ TEST_SUITE("schema") {
     CHECK(report.error().detail.find("txguard db migrate") != std::string::npos);
     CHECK(store::schema_version(*to).value() == 0);
     CHECK(store::schema_version(*from).value() == 1);
+  }
+}
+
+TEST_SUITE("schema") {
+  TEST_CASE("a copy whose signed head does not verify is refused and the destination is rolled back to empty") {
+    for (const char* tamper : {"signature", "root"}) {
+      CAPTURE(tamper);
+      test::TempDir dir{"txguard-schema"};
+      const test::TestDatabase source = test::test_database(dir, "source.db");
+      const test::TestDatabase copy = test::test_database(dir, "copy.db");
+      {
+        auto p = start_pipeline(source);
+        REQUIRE(p.has_value());
+        decide_a_few(**p);
+      }
+      auto from = connect(source);
+      const std::vector<std::uint8_t> junk(std::string_view(tamper) == "signature" ? 65 : 32, 0x11);
+      exec(*from,
+           std::string("UPDATE log_heads SET ") + tamper + " = ?1 WHERE size = (SELECT max(size) FROM log_heads)",
+           {store::SqlBlob{junk}});
+      auto to = connect(copy);
+      auto report = store::copy_database(*from, *to, kT0);
+      REQUIRE_FALSE(report.has_value());
+      CHECK(report.error().detail.find("head") != std::string::npos);
+      // The tables created for the copy went with the rollback: the destination is empty again.
+      CHECK(store::schema_version(*to).value() == 0);
+    }
+  }
+
+  TEST_CASE("a copy refuses a source with a table it does not know rather than leave it behind") {
+    test::TempDir dir{"txguard-schema"};
+    const test::TestDatabase source = test::test_database(dir, "source.db");
+    const test::TestDatabase copy = test::test_database(dir, "copy.db");
+    auto from = connect(source);
+    REQUIRE(store::migrate(*from, kT0));
+    REQUIRE(from->exec_script("CREATE TABLE notes(text TEXT)"));
+    auto to = connect(copy);
+    auto report = store::copy_database(*from, *to, kT0);
+    REQUIRE_FALSE(report.has_value());
+    CHECK(report.error().detail.find("notes") != std::string::npos);
+    CHECK(store::schema_version(*to).value() == 0);
   }
 }
