@@ -1,7 +1,8 @@
 // The txguard command line: one function per subcommand, each returning its process exit code.
 //
 // Exit codes follow sysexits(3) where they exist: 0 success, 64 usage error, 65 bad input data,
-// 66 an input file that cannot be opened, 70 internal error. Subcommands that decide (eval, vaa
+// 66 an input file that cannot be opened, 70 internal error, 75 try again, 78 a configuration (here:
+// the database's schema) that must be changed first. Subcommands that decide (eval, vaa
 // verify) add their own: 10 deny / invalid, 11 hold.
 #pragma once
 
@@ -27,6 +28,9 @@ inline constexpr int kExitSoftware = 70;
 inline constexpr int kExitOsErr = 71;  // the process could not be hardened (core dumps, key memory)
 inline constexpr int kExitCantCreate = 73;
 inline constexpr int kExitTempFail = 75;  // the state store could not be read or locked: try again
+inline constexpr int kExitConfig = 78;    // the database's schema is not this txguard's (older: txguard db
+                                          // migrate; newer: a newer txguard; or not txguard's): retrying
+                                          // will not help
 inline constexpr int kExitDeny = 10;
 inline constexpr int kExitHold = 11;
 
@@ -42,6 +46,7 @@ int run_token(Args args);
 int run_log(Args args);
 int run_replay(Args args);
 int run_bridge(Args args);
+int run_db(Args args);  // guard/cli/db.cpp
 
 /// Reads the input of a subcommand: the literal argument when it starts with "0x" or "{" or "[",
 /// standard input when it is "-" or absent, otherwise the file it names. Trailing white space is

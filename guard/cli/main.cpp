@@ -30,6 +30,8 @@ constexpr std::string_view kUsage =
     "                   opens a request the policy's approvers must approve)\n"
     "  vaa verify|sets  verify a Wormhole VAA against the guardian set history (exit 0 valid, 10\n"
     "                   invalid); build, verify or rotate a guardian set history file\n"
+    "  db migrate|version|copy  the database's schema version: migrate it after an upgrade; copy a whole\n"
+    "                   database (state, holds, the signed decision log) into a new one, verified\n"
     "  version          print the version\n"
     "\n"
     "INPUT is the literal (starting with 0x or {), a file name, or - / nothing for standard input.\n"
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
     if (command == "replay") return txguard::cli::run_replay(rest);
     if (command == "bridge") return txguard::cli::run_bridge(rest);
     if (command == "vaa") return txguard::cli::run_vaa(rest);
+    if (command == "db") return txguard::cli::run_db(rest);
     if (command == "version" || command == "--version") {
       std::puts("txguard " TXGUARD_VERSION);
       return txguard::cli::kExitOk;

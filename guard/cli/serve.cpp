@@ -21,6 +21,7 @@
 #include "guard/service/config.hpp"
 #include "guard/service/pipeline.hpp"
 #include "guard/service/service.hpp"
+#include "guard/store/schema.hpp"
 #include "guard/store/sql.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/document.hpp"
@@ -47,7 +48,8 @@ constexpr std::string_view kServeUsage =
     "\n"
     "exit status: 0 after a clean shutdown, 64 usage error, 65 bad configuration or policy, 66 a file\n"
     "that cannot be read, 69 the address cannot be bound or TLS material is unusable, 75 the database\n"
-    "is unavailable.\n";
+    "is unavailable, 78 the database's schema is older (run: txguard db migrate --config FILE) or newer\n"
+    "than this txguard, or not txguard's.\n";
 
 constexpr std::string_view kTokenUsage =
     "usage: txguard token new\n"
@@ -309,6 +311,23 @@ int run_serve(Args args) {
   popts.head_every_records = config->decision_log.head_every_records;
   popts.head_every = std::chrono::seconds(config->decision_log.head_every_seconds);
   popts.max_queue = config->limits.max_queue;
+  {
+    // The schema first: an empty database is created at the current version; an older or newer one
+    // stops start-up naming what to run (exit 78: retrying will not help).
+    store::DatabaseOptions schema_options;
+    schema_options.password = popts.database_password;
+    schema_options.check_integrity = false;  // the pipeline's store checks at its own open
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto schema = store::ensure_current_schema(popts.database, schema_options, now,
+                                               "txguard db migrate --config " + *config_path);
+    signers::wipe(schema_options.password);
+    if (!schema) {
+      return fail(schema.error().code == policy::StateErrc::kForeign ? kExitConfig : kExitTempFail,
+                  "database " + store::redact_database(popts.database) + ": " + schema.error().message());
+    }
+  }
   auto pipeline = service::Pipeline::start(popts, set, signer);
   if (!pipeline) return fail(kExitTempFail, pipeline.error());
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 
+#include "guard/store/schema.hpp"
 #include "policy/codec/address.hpp"
 #include "policy/codec/keccak.hpp"
 #include "policy/codec/u256.hpp"
@@ -297,6 +298,15 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
   database_options.durable = options.durable;
   database_options.password = options.database_password;
   const std::string named = "database " + store::redact_database(options.database) + ": ";
+  // One schema version for the whole database: an empty one is created at the current version; an
+  // older, newer or foreign one stops start-up here, naming what to run (guard/store/schema.hpp).
+  store::DatabaseOptions schema_options = database_options;
+  schema_options.check_integrity = false;  // the store's own connection checks, just below
+  if (auto schema = store::ensure_current_schema(options.database, schema_options, p->options_.clock(),
+                                                 "txguard db migrate --config FILE");
+      !schema) {
+    return std::unexpected(named + schema.error().message());
+  }
   auto store = store::SqlStateStore::open(options.database, database_options);
   if (!store) return std::unexpected(named + store.error().message());
   p->store_ = std::move(*store);

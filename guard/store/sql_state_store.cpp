@@ -1,9 +1,10 @@
 // The state store on a SqlConnection (contract in state_store.hpp / sql_state_store.hpp).
 #include "guard/store/sql_state_store.hpp"
 
+#include <chrono>
 #include <limits>
 
-#include "guard/store/sqlite_connection.hpp"
+#include "guard/store/schema.hpp"
 
 namespace txguard::store {
 
@@ -14,40 +15,6 @@ using policy::U256;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
-constexpr const char* kSchemaV1 = R"sql(
-CREATE TABLE ledgers(
-  id INTEGER PRIMARY KEY,
-  limit_id TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  UNIQUE(limit_id, scope));
-CREATE TABLE debits(
-  ledger INTEGER NOT NULL REFERENCES ledgers(id),
-  at_ms INTEGER NOT NULL,
-  amount BLOB NOT NULL);
-CREATE INDEX debits_by_ledger_time ON debits(ledger, at_ms, amount);
-CREATE TABLE debit_minutes(
-  ledger INTEGER NOT NULL REFERENCES ledgers(id),
-  minute INTEGER NOT NULL,
-  total BLOB NOT NULL,
-  PRIMARY KEY(ledger, minute)) WITHOUT ROWID;
-CREATE TABLE buckets(
-  ledger INTEGER PRIMARY KEY REFERENCES ledgers(id),
-  milli_tokens BLOB NOT NULL,
-  updated_ms INTEGER NOT NULL,
-  capacity BLOB NOT NULL,
-  refill_per_second BLOB NOT NULL);
-CREATE TABLE reservations(
-  id TEXT PRIMARY KEY,
-  ledger INTEGER NOT NULL REFERENCES ledgers(id),
-  kind INTEGER NOT NULL,
-  amount BLOB NOT NULL,
-  at_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL);
-CREATE INDEX reservations_by_ledger_time ON reservations(ledger, at_ms);
-CREATE INDEX reservations_by_expiry ON reservations(expires_ms);
-)sql";
 
 std::unexpected<StateError> fail(StateErrc code, std::string detail) {
   return std::unexpected(StateError{code, std::move(detail)});
@@ -338,50 +305,32 @@ class SqlStateStore::Impl {
     return ids;
   }
 
-  // Creates the schema, or checks that the one there is not newer, under the write lock (another
-  // replica or process may create it at the same moment).
+  // Creates the schema (an empty database: at the current version, schema.hpp), or checks that the
+  // one there is txguard's and not newer, under the write lock (another replica or process may create
+  // it at the same moment). An older version is accepted here: start-up (Pipeline::start) is what
+  // refuses it and names txguard db migrate.
   StateResult<void> install() {
     return in_transaction<void>([&]() -> StateResult<void> {
-      if (c_->backend() == SqlBackend::kSqlite) {
-        auto version = single_integer(*c_, "PRAGMA user_version");
-        if (!version) return std::unexpected(version.error());
-        if (*version > kSchemaVersion) return newer(*version);
-        if (*version == 0) {
-          if (auto ok = c_->exec_script(kSchemaV1); !ok) return ok;
-          return c_->exec_script("PRAGMA application_id=" + std::to_string(kSqliteApplicationId) +
-                                 "; PRAGMA user_version=" + std::to_string(kSchemaVersion));
-        }
-        return {};
+      auto status = inspect_schema(*c_);
+      if (!status) return std::unexpected(status.error());
+      if (status->version == kForeignSchema) return fail(StateErrc::kForeign, status->detail);
+      if (status->version > kCurrentSchemaVersion) {
+        return fail(StateErrc::kForeign, "state database schema " + std::to_string(status->version) +
+                                             " is newer than this txguard (" + std::to_string(kCurrentSchemaVersion) +
+                                             ")");
       }
-      auto exists = single_integer(*c_, "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = "
-                                        "current_schema() AND tablename IN ('state_meta', 'ledgers')");
-      if (!exists) return std::unexpected(exists.error());
-      if (*exists == 1) {
-        return fail(StateErrc::kForeign, "not a txguard state database: a table named ledgers without state_meta");
+      if (status->version == 0) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        auto created = migrate_in_transaction(*c_, static_cast<TimeMs>(now));
+        if (!created) return std::unexpected(created.error());
       }
-      if (*exists == 0) {
-        if (auto ok = c_->exec_script(portable_schema(c_->backend(), kSchemaV1)); !ok) return ok;
-        if (auto ok = c_->exec_script("CREATE TABLE state_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL)"); !ok) {
-          return ok;
-        }
-        auto stamped = c_->run("INSERT INTO state_meta(name, value) VALUES ('schema', ?1)",
-                               {static_cast<std::int64_t>(kSchemaVersion)});
-        if (!stamped) return std::unexpected(stamped.error());
-        return {};
-      }
-      auto version = single_integer(*c_, "SELECT value FROM state_meta WHERE name = 'schema'");
-      if (!version) return std::unexpected(version.error());
-      if (*version > kSchemaVersion) return newer(*version);
       return {};
     });
   }
 
  private:
-  static std::unexpected<StateError> newer(std::int64_t version) {
-    return fail(StateErrc::kForeign, "state database schema " + std::to_string(version) +
-                                         " is newer than this txguard (" + std::to_string(kSchemaVersion) + ")");
-  }
-
   std::unique_ptr<SqlConnection> c_;
 };
 

@@ -5,13 +5,13 @@
 // transaction that excludes every other writer of the database, so check-and-apply is serialized
 // across threads, processes and (on PostgreSQL) replicas; a commit that returned is durable.
 //
-// Schema (version 1): ledgers(limit id, scope) -> integer id; debits(ledger, at_ms, amount) with a
+// Tables (created with the rest of the database by schema.hpp, which versions them): ledgers(limit id, scope) -> integer id; debits(ledger, at_ms, amount) with a
 // covering index on (ledger, at_ms, amount); debit_minutes(ledger, minute, total), the running sum of
 // each ledger's debits per UTC minute, maintained in the same transaction as every debit;
 // buckets(ledger, level, updated_ms, capacity, rate); reservations(id, ledger, kind, amount, at_ms,
 // expires_ms). Amounts are minimal big-endian byte strings summed in 256-bit arithmetic in C++. The
-// version lives in SQLite's user_version (with application_id 0x54584753 "TXGS") and in the table
-// state_meta on PostgreSQL.
+// state identity is SQLite's application_id 0x54584753 "TXGS" with user_version, or the table
+// state_meta on PostgreSQL; both carry the schema version (schema.hpp).
 //
 // Window sums stay exact and cheap: the minutes that lie wholly inside the window are read from
 // debit_minutes, and only the partial minute at the window's start is read row by row, so a 24 h
@@ -19,8 +19,10 @@
 // indexed range SUM was the baseline: about 125 ns per row, so a scope with 100,000 debits a day
 // cost ~12 ms per check; bench/limits_bench.cpp prints both regimes.)
 //
-// open() refuses, with a clear error: a file that is not SQLite or is damaged (kCorrupt), a database
-// of another application (kForeign), a txguard store of a newer schema (kForeign).
+// open() creates an empty database at the current schema version (schema.hpp) and refuses, with a
+// clear error: a file that is not SQLite or is damaged (kCorrupt), a database of another application
+// (kForeign), a txguard database of a newer schema (kForeign). It accepts an older txguard schema
+// (replay and eval read them); the service's start-up refuses one and names txguard db migrate.
 //
 // Thread safety: one instance must be used by one thread at a time. Use one instance per thread.
 #pragma once
