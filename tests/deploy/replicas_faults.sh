@@ -184,8 +184,9 @@ serves_again() { # what happened before
 }
 pause() { sleep "$(awk -v r="$RANDOM" -v lo="$1" -v hi="$2" 'BEGIN { printf "%.2f", lo + (hi - lo) * r / 32767 }')"; }
 
-# The load, until the faults are over.
-node "$helper" load --ports "$(IFS=,; echo "${ports[*]}")" --token-file "$work/token" --clients "$clients" --max-usd "$max_usd" \
+# The load, until the faults are over; the limit runs out about halfway through the faults.
+if [ "$mode" = postgresql ]; then reach_after=$((cycles * 2)); else reach_after=$((cycles * 9 / 10)); fi
+node "$helper" load --ports "$(IFS=,; echo "${ports[*]}")" --token-file "$work/token" --clients "$clients" --max-usd "$max_usd" --reach-after "$reach_after" \
   --out "$work/answers.jsonl" --stop-file "$work/stop" --summary "$work/load.json" > "$work/load.out" 2>&1 &
 load_pid=$!
 sleep 1

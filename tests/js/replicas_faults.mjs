@@ -3,7 +3,7 @@
 // restarts the database, then what the clients received is held against the exported decision log.
 //
 //   node replicas_faults.mjs load --ports P1,P2,P3 --token-file F --out answers.jsonl --stop-file F
-//        [--clients 32] [--max-usd 100000] [--pace 40] [--summary F]
+//        [--clients 32] [--max-usd 100000] [--reach-after 20] [--summary F]
 //     Each client takes the next Safe nonce and one scenario for it (by nonce % 10):
 //       0-4 plain   one SafeTx, to replica nonce % N
 //       5-6 retry   one SafeTx to one replica, then the identical body to the next one
@@ -12,9 +12,9 @@
 //     A body answered 503 or not at all (the replica died) is sent again, identical, to the next
 //     replica until it is answered 200 or 403: a retry must get the decision that was recorded. 30% of
 //     the SafeTxs are sweeps to the policy's cold wallet (unlimited); the others are withdrawals to fresh
-//     addresses that count against the policy's daily-usd limit, of 1 USDC up to 1/pace of what is
-//     left of max-usd by the signatures received so far (at least 50): the limit is approached
-//     during the faults, not at the start, and then raced at its edge. Every answer is one JSON
+//     addresses that count against the policy's daily-usd limit, of 1 USDC up to an amount paced so
+//     that the signatures received use up max-usd about reach-after seconds into the load (during
+//     the faults, not at the start); after that every withdrawal races for what is left. Every answer is one JSON
 //     line in --out; the load stops when --stop-file exists.
 //
 //   node replicas_faults.mjs check --answers answers.jsonl --export DIR --limit daily-usd --max-usd 100000
@@ -97,10 +97,20 @@ async function load(opts) {
   const token = readFileSync(opts['token-file'], 'utf8').trim();
   const clients = Number(opts.clients ?? 32);
   const maxUsd = Number(opts['max-usd'] ?? 100000);
-  const pace = Number(opts.pace ?? 40);
+  const reachAfter = Number(opts['reach-after'] ?? 20) * 1000;
   const received = new Map();  // safeTxHash -> USD of the withdrawals signed
   let receivedUsd = 0;
-  const amountMax = () => Math.max(50, Math.floor((maxUsd - receivedUsd) / pace));
+  // The largest withdrawal: what is left of the limit spread over the signed withdrawals expected
+  // until reach-after (at the rate seen so far), so that the limit runs out then, under the faults;
+  // after that, large enough that every withdrawal races for what is left.
+  const amountMax = () => {
+    const left = Math.max(0, maxUsd - receivedUsd);
+    const elapsed = Date.now() - started;
+    // At least 20 a second: before the first answers the rate seen is no guide.
+    const rate = Math.max(20, received.size / Math.max(1, elapsed / 1000));
+    const expected = rate * Math.max(0, reachAfter - elapsed) / 1000;
+    return Math.max(50, Math.floor(2 * left / (expected + 1)));
+  };
   const seed = Number(opts.seed ?? Date.now() % 2 ** 31);
   const out = createWriteStream(opts.out);
   const started = Date.now();
@@ -332,7 +342,7 @@ async function check(opts) {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: Object.fromEntries(['ports', 'token-file', 'clients', 'pace', 'seed', 'out', 'stop-file', 'summary',
+  options: Object.fromEntries(['ports', 'token-file', 'clients', 'reach-after', 'seed', 'out', 'stop-file', 'summary',
                                'answers', 'export', 'limit', 'max-usd'].map((k) => [k, { type: 'string' }])),
 });
 if (positionals[0] === 'load') await load(values);
