@@ -248,6 +248,7 @@ load_status=$?
 load_pid=
 cat "$work/load.out"
 [ "$load_status" = 0 ] || problem "the load stopped with status $load_status"
+grep -q '"gaveUp":0' "$work/load.json" || problem "some request was never answered 200 or 403, in 200 tries over the replicas"
 
 # Every replica stops with exit 0 on SIGTERM (and signs its last tree head).
 for i in $(seq 0 $((replicas - 1))); do

@@ -221,7 +221,8 @@ async function load(opts) {
   if (opts.summary) writeFileSync(opts.summary, JSON.stringify(summary) + '\n');
   console.log(`load: ${counts.requests} requests over ${counts.nonces} nonces in ${seconds.toFixed(1)} s ` +
               `(${summary.per_second}/s, seed ${seed}): ` +
-              Object.entries(counts.status).map(([k, v]) => `${k === '0' ? 'no answer' : k} ${v}`).join(', '));
+              Object.entries(counts.status).map(([k, v]) => `${k === '0' ? 'no answer' : k} ${v}`).join(', ') +
+              (counts.gaveUp ? `; ${counts.gaveUp} bodies never answered 200 or 403 in 200 tries` : ''));
 }
 
 function readLines(file) {
