@@ -50,6 +50,7 @@ cleanup() {
   if [ "${TXGUARD_FAULT_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT  # a timeout (ctest) still stops the servers
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$(now)

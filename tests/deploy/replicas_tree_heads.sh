@@ -21,6 +21,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT  # a timeout (ctest) still stops the servers
 fail=0
 problem() { echo "FAIL: $*"; fail=1; }
 
