@@ -1000,6 +1000,21 @@ StateResult<policy::Effects> Pipeline::head_step(const TimeMs now, const bool fo
   return policy::Effects{};
 }
 
+namespace {
+
+// What a client is told when its job did not commit: the kind of failure, without the database's own
+// words when those come from the connection (they name the database host and port).
+std::string client_message(const policy::StateError& error) {
+  switch (error.code) {
+    case policy::StateErrc::kUnavailable: return "the database is unavailable or busy; retry";
+    case policy::StateErrc::kIo:
+    case policy::StateErrc::kCorrupt: return "the decision could not be recorded (" + std::string(policy::to_string(error.code)) + ")";
+    default: return error.message();
+  }
+}
+
+}  // namespace
+
 bool Pipeline::process(std::vector<Job>& jobs, const TimeMs requested_now, const bool force_head,
                        const bool clock_under_lock) {
   // The batch's time. The sequencer reads the clock once the write lock is held (in the first step):
@@ -1097,7 +1112,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs requested_now, const
         // Nothing of this request was committed: no signature leaves.
         out = Outcome{};
         out.status = Status::kUnavailable;
-        out.error = result.error().message();
+        out.error = client_message(result.error());
       }
       job->done(std::move(out));
     } else if (auto* approval = std::get_if<ApproveJob>(&jobs[i])) {
@@ -1105,7 +1120,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs requested_now, const
       if (!result) {
         res = ApprovalOutcome{};
         res.code = ApprovalOutcome::Code::kUnavailable;
-        res.error = result.error().message();
+        res.error = client_message(result.error());
       }
       approval->done(std::move(res));
     } else if (auto* pause = std::get_if<PauseJob>(&jobs[i])) {

@@ -430,9 +430,8 @@ StateResult<codec::Hash32> DecisionLogWriter::root(std::uint64_t size) {
 
 StateResult<void> DecisionLogWriter::put_head(const TreeHead& head) {
   auto ran = c_.run(
-      "INSERT INTO log_heads(size, root, at_ms, signature, signer) VALUES(?1, ?2, ?3, ?4, ?5) "
-      "ON CONFLICT(size) DO UPDATE SET root = excluded.root, at_ms = excluded.at_ms, signature = excluded.signature, "
-      "signer = excluded.signer",
+      // A head once signed stays: a second head of the same size is refused, never replaces it.
+      "INSERT INTO log_heads(size, root, at_ms, signature, signer) VALUES(?1, ?2, ?3, ?4, ?5)",
       {static_cast<std::int64_t>(head.size), SqlBlob{head.root}, head.at_ms, SqlBlob{head.signature},
        SqlBlob{head.signer.view()}});
   if (!ran) return std::unexpected(ran.error());

@@ -139,7 +139,8 @@ class DecisionLogWriter {
   StateResult<std::uint64_t> size();
   /// The Merkle root of the first `size` records (size <= size()).
   StateResult<codec::Hash32> root(std::uint64_t size);
-  /// Stores a signed tree head (replaces a head of the same size).
+  /// Stores a signed tree head; kDuplicate when a head of that size exists (a signed head is never
+  /// replaced).
   StateResult<void> put_head(const TreeHead& head);
   StateResult<std::optional<TreeHead>> last_head();
   /// Stores a document under document_hash(body) unless it is there; returns the hash.
