@@ -10,36 +10,6 @@ using policy::StateErrc;
 using policy::StateError;
 using policy::StateResult;
 
-constexpr const char* kBridgeSchema = R"sql(
-CREATE TABLE IF NOT EXISTS bridge_releases(
-  release_key TEXT PRIMARY KEY,
-  route TEXT NOT NULL,
-  digest BLOB NOT NULL,
-  decision_id TEXT NOT NULL,
-  source_chain TEXT NOT NULL,
-  token TEXT NOT NULL,
-  amount TEXT NOT NULL,
-  at_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS bridge_releases_by_decision ON bridge_releases(decision_id);
-CREATE TABLE IF NOT EXISTS bridge_deposits(
-  release_key TEXT PRIMARY KEY,
-  source_chain TEXT NOT NULL,
-  token TEXT NOT NULL,
-  amount TEXT NOT NULL,
-  at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS bridge_supply(
-  source_chain TEXT NOT NULL,
-  token TEXT NOT NULL,
-  deposited TEXT NOT NULL,
-  released TEXT NOT NULL,
-  PRIMARY KEY(source_chain, token));
-CREATE TABLE IF NOT EXISTS bridge_pauses(
-  scope TEXT PRIMARY KEY,
-  at_ms INTEGER NOT NULL,
-  by TEXT NOT NULL,
-  reason TEXT NOT NULL);
-)sql";
-
 StateResult<codec::U256> amount_of(const std::string& text) {
   auto v = codec::parse_u256(text);
   if (!v) return std::unexpected(StateError{StateErrc::kCorrupt, "bridge amount " + text + " is not a number"});
@@ -63,14 +33,6 @@ StateResult<std::unique_ptr<BridgeStateStore>> BridgeStateStore::open_reader(con
 }
 
 BridgeStateStore::~BridgeStateStore() = default;
-
-StateResult<void> BridgeStateStore::install() {
-  std::lock_guard lock(mutex_);
-  if (auto ok = c_->exec_script(portable_schema(c_->backend(), kBridgeSchema)); !ok) {
-    return std::unexpected(StateError{ok.error().code, "create the bridge tables: " + ok.error().detail});
-  }
-  return {};
-}
 
 StateResult<std::optional<BridgeRelease>> BridgeStateStore::release(const std::string& key) {
   std::lock_guard lock(mutex_);

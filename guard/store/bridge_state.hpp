@@ -2,7 +2,7 @@
 // released deposits (once only), confirmed deposits and the supply totals they add up to, and
 // emergency pauses.
 //
-// Tables (created by install(); additive to log schema 2, so an existing database gains them):
+// Tables (created and versioned by the database's schema, schema.hpp):
 //   bridge_releases(release_key PK, route, digest, decision_id, source_chain, token, amount, at_ms)
 //       one row per released (or held) deposit: the key and the attested body's digest are
 //       committed in the batch that records the decision, before any signature leaves;
@@ -64,8 +64,6 @@ class BridgeStateStore {
   BridgeStateStore(const BridgeStateStore&) = delete;
   BridgeStateStore& operator=(const BridgeStateStore&) = delete;
 
-  /// Creates the tables if they are missing.
-  policy::StateResult<void> install();
 
   policy::StateResult<std::optional<BridgeRelease>> release(const std::string& release_key);
   /// Records a release and adds its amount to the supply's released total. kDuplicate when the key

@@ -16,56 +16,6 @@ using policy::TimeMs;
 
 namespace {
 
-constexpr int kLogSchemaVersion = 2;
-
-// The partial unique index is the database's own guard of "once only": even a bug in the pipeline
-// cannot commit two live rows for one (chain, account, nonce).
-constexpr const char* kLogSchemaV1 = R"sql(
-CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS log_records(
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  kind TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  leaf BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS log_nodes(
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY(level, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS log_heads(
-  size INTEGER PRIMARY KEY,
-  root BLOB NOT NULL,
-  at_ms INTEGER NOT NULL,
-  signature BLOB NOT NULL,
-  signer BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS documents(
-  hash BLOB PRIMARY KEY,
-  kind TEXT NOT NULL,
-  body BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS requests(
-  decision_id TEXT PRIMARY KEY,
-  request_key BLOB NOT NULL,
-  kind TEXT NOT NULL,
-  requester TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  decision TEXT NOT NULL,
-  holds TEXT NOT NULL,
-  approvals TEXT NOT NULL,
-  signature BLOB,
-  payload TEXT NOT NULL,
-  chain TEXT,
-  account TEXT,
-  nonce TEXT,
-  expires_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS requests_by_key ON requests(request_key, at_ms);
-CREATE INDEX IF NOT EXISTS requests_by_status ON requests(status, expires_ms);
-CREATE UNIQUE INDEX IF NOT EXISTS requests_live_claim ON requests(chain, account, nonce)
-  WHERE nonce IS NOT NULL AND status IN ('allowed', 'pending', 'approved');
-)sql";
-
 std::unexpected<policy::StateError> fail(StateErrc code, std::string detail) {
   return std::unexpected(policy::StateError{code, std::move(detail)});
 }
@@ -343,28 +293,6 @@ std::optional<RequestStatus> parse_request_status(std::string_view text) noexcep
 }
 
 // --- writer --------------------------------------------------------------------------------------
-
-StateResult<void> DecisionLogWriter::install() {
-  if (auto ok = c_.exec_script(portable_schema(c_.backend(), kLogSchemaV1)); !ok) {
-    return fail(ok.error().code, "create the decision log tables: " + ok.error().detail);
-  }
-  auto version = one_row<std::string>(c_, "SELECT value FROM log_meta WHERE key = 'version'", {}, "read log version",
-                                      [](const SqlRow& r) { return std::optional(r.text(0)); });
-  if (!version) return std::unexpected(version.error());
-  if (!*version) {
-    const std::string current = std::to_string(kLogSchemaVersion);
-    auto ran = c_.run("INSERT INTO log_meta(key, value) VALUES('version', ?1)", {std::string_view(current)});
-    if (!ran) return std::unexpected(ran.error());
-  } else if (**version == "1") {
-    return fail(StateErrc::kForeign,
-                "decision log schema 1 was written by a txguard before the tamper-evident log (schema 2): its "
-                "records have no Merkle leaves; keep that file as an archive and start on a new database");
-  } else if (**version != std::to_string(kLogSchemaVersion)) {
-    return fail(StateErrc::kForeign, "decision log schema " + **version + " is not " +
-                                         std::to_string(kLogSchemaVersion) + ": written by another txguard version");
-  }
-  return {};
-}
 
 StateResult<LogRecord> DecisionLogWriter::append(std::string_view kind, std::string_view id, TimeMs at_ms,
                                                  nlohmann::json fields) {

@@ -8,7 +8,7 @@
 // hash of the record before it ("prev"), so a verifier can say WHICH record was altered, deleted or
 // moved, not only that the root differs.
 //
-// Tables (created by install(); the velocity state's schema is separate; these carry their own
+// Tables (created and versioned by the database's schema, schema.hpp; the log also keeps its own
 // version in log_meta, now 2):
 //   log_records(seq INTEGER PRIMARY KEY = the record's index, id TEXT UNIQUE, kind, at_ms, body, leaf)
 //     append-only; `body` is the record's canonical JSON (sorted keys, no white space, no floats);
@@ -128,8 +128,6 @@ class DecisionLogWriter {
   DecisionLogWriter(const DecisionLogWriter&) = delete;
   DecisionLogWriter& operator=(const DecisionLogWriter&) = delete;
 
-  /// Creates the tables if missing; call inside a write transaction. Refuses a newer log schema.
-  StateResult<void> install();
   /// Appends a record: `fields` (an object) gets "kind", "id", "at_ms", "index" and "prev" set, is
   /// written as canonical JSON, and becomes the next Merkle leaf (the completed subtrees are stored
   /// with it). Returns the record. kDuplicate when the id exists.

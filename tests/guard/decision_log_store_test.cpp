@@ -6,6 +6,7 @@
 #include "tests/support/test_database.hpp"
 
 #include "guard/store/decision_log.hpp"
+#include "guard/store/schema.hpp"
 
 using namespace txguard;
 
@@ -33,7 +34,7 @@ TEST_CASE("the claim index refuses a second live row at one (chain, account, non
   REQUIRE(db.has_value());
   {
     store::DecisionLogWriter w(**db);
-    REQUIRE(w.install().has_value());
+    REQUIRE(store::migrate(**db, 1).has_value());
     const store::Claim claim{"1", "0x1db92e2eebc8e0c075a02bea49a2935bcd2dfcf4", "7"};
     REQUIRE(w.put(live_row("a-1", 1, claim)).has_value());
     const auto second = w.put(live_row("a-2", 2, claim));
