@@ -310,17 +310,15 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Pipe
   auto store = store::SqlStateStore::open(options.database, database_options);
   if (!store) return std::unexpected(named + store.error().message());
   p->store_ = std::move(*store);
-  // The decision log tables live in the same database; install them in a transaction of the store's
-  // own connection (the writer keeps that connection for every batch).
+  // The decision log and bridge tables live in the same database, created with it (schema.hpp); the
+  // writer keeps the store's own connection for every batch.
   auto installed = p->store_->transact([](const policy::StateView&) { return StateResult<policy::Effects>{}; },
                                        [&](store::Tx& tx) -> StateResult<void> {
                                          p->writer_ = std::make_unique<store::DecisionLogWriter>(tx.connection());
-                                         if (auto ok = p->writer_->install(); !ok) return ok;
                                          auto head = p->writer_->last_head();
                                          if (!head) return std::unexpected(head.error());
                                          p->last_head_ = *head;
                                          p->bridge_ = std::make_unique<store::BridgeStateStore>(tx.connection());
-                                         if (auto ok = p->bridge_->install(); !ok) return ok;
                                          return p->store_documents();
                                        });
   if (!installed) return std::unexpected(named + installed.error().message());
@@ -1092,6 +1090,7 @@ bool Pipeline::process(std::vector<Job>& jobs, const TimeMs requested_now, const
   const auto batch_started = Clock::now();
   auto committed = store_->transact_batch(steps);
   add_stage_time(kCommit, Clock::now() - batch_started - in_steps);  // BEGIN, savepoints, COMMIT and fsync
+  database_failed_ = !committed && committed.error().code == policy::StateErrc::kUnavailable;
   if (committed) {
     if (new_head && steps.back().result) {
       last_head_ = std::move(new_head);

@@ -264,6 +264,8 @@ class Pipeline {
   const signers::Signer& signer() const noexcept { return *signer_; }
   /// Pending holds right now (after the last commit).
   std::int64_t pending_holds() const noexcept { return pending_.load(); }
+  /// Whether the last batch failed because the database was unavailable (cleared by the next commit).
+  bool database_failed() const noexcept { return database_failed_.load(); }
   /// Batches committed and jobs processed (for metrics).
   std::uint64_t batches() const noexcept { return batches_.load(); }
   /// Where the sequencer's time went, in seconds since start, by stage: "settle" (due holds), "gather"
@@ -320,6 +322,7 @@ class Pipeline {
   void add_stage_time(Stage stage, std::chrono::steady_clock::duration d) noexcept;
   std::atomic<std::int64_t> pending_{0};
   std::atomic<std::uint64_t> batches_{0};
+  std::atomic<bool> database_failed_{false};
   std::uint64_t sequence_ = 0;   // decision ids: <random prefix>-<sequence>
   std::string id_prefix_;
   codec::Hash32 policy_set_hash_{};

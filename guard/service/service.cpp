@@ -239,6 +239,28 @@ class Service::Impl {
   std::atomic<bool> ready_{false};
   Metrics metrics_;
 
+  // Whether the database answers, for /readyz. One request probes at a time, at most every 500 ms;
+  // the others take the last answer: a flood of /readyz (it needs no token) costs the database nothing
+  // more, and during a network partition only one I/O thread waits on the probe's connect timeout. The
+  // last answer is taken only while it agrees with the last batch (which failed on the database, or
+  // committed); otherwise the request probes at once.
+  bool database_answers() {
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now().time_since_epoch().count();
+    constexpr auto kFresh = std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(500)).count();
+    const bool fresh = probed_at_.load() != 0 && now - probed_at_.load() < kFresh;
+    if (fresh && database_ok_.load() == !pipeline_.database_failed()) return database_ok_.load();
+    std::unique_lock probing(probe_mutex_, std::try_to_lock);
+    if (!probing.owns_lock()) return database_ok_.load();
+    const bool ok = pipeline_.reader().ping().has_value();
+    database_ok_ = ok;
+    probed_at_ = Clock::now().time_since_epoch().count();
+    return ok;
+  }
+  std::mutex probe_mutex_;
+  std::atomic<bool> database_ok_{false};
+  std::atomic<std::chrono::steady_clock::rep> probed_at_{0};
+
  private:
   // Summaries are written from the pool every second (their age is judged on options_.clock).
   void schedule_summaries() {
@@ -444,7 +466,7 @@ void Service::Impl::handle(http::Request request, http::Respond respond_raw) {
   if (route == "/readyz") {
     if (!ready_) return respond(error_response(503, "unavailable", "not ready"));
     // Not ready while the database does not answer: nothing could be recorded, so nothing is signed.
-    if (auto reachable = pipeline_.reader().ping(); !reachable) {
+    if (!database_answers()) {
       return respond(error_response(503, "unavailable", "database unavailable"));
     }
     // What runs (policy, signer) is for clients only; anyone may learn whether it is ready.
